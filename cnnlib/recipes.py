@@ -1,0 +1,136 @@
+"""Every trained model's settings, per mode, in one place.
+
+A Recipe names a registered model with its options and the training budget.
+Notebooks, `python -m cnnlib.train RECIPE` and the benchmarks all read it from
+here, so a number in the README and a number in a notebook come from the same
+settings.
+
+quick: the embedded subset on a CPU, small widths, seconds per model.
+full:  the original CIFAR-10 on a GPU, budgets chosen to get close to the
+       papers in minutes per model.
+"""
+import dataclasses
+from dataclasses import dataclass, field
+
+from . import config
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: str
+    mode: str
+    epochs: int
+    batch_size: int
+    lr: float
+    options: dict = field(default_factory=dict)
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    augment: bool = True
+    schedule: str = "linear"
+
+    def fit_options(self):
+        """The keyword arguments of cnnlib.train.fit."""
+        return dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                    weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
+                    augment=self.augment, schedule=self.schedule)
+
+    def replace(self, **changes):
+        """A copy with some fields changed; options are merged, not replaced."""
+        if "options" in changes:
+            changes["options"] = {**self.options, **changes["options"]}
+        return dataclasses.replace(self, **changes)
+
+
+def _pair(model, quick, full, **shared):
+    """A recipe in both modes; `quick` and `full` hold what differs between them."""
+    def build(mode, values):
+        values = {**shared, **values}
+        values["options"] = {**shared.get("options", {}), **values.get("options", {})}
+        return Recipe(model=model, mode=mode, **values)
+    return {"quick": build("quick", quick), "full": build("full", full)}
+
+
+def _deep_plain(activation):
+    # Constant learning rate, as in AlexNet's ReLU-against-tanh comparison, so
+    # the speed of training is the activation's and not the schedule's.
+    return _pair(
+        "cifar_deep_plain",
+        quick=dict(epochs=6, batch_size=64, options=dict(width=8)),
+        full=dict(epochs=15, batch_size=128, options=dict(width=32)),
+        lr=0.01, weight_decay=0.0, schedule="constant",
+        options=dict(depth=12, activation=activation),
+    )
+
+
+def _alexnet(**options):
+    return _pair(
+        "cifar_alexnet",
+        quick=dict(epochs=6, batch_size=64, lr=0.02, options=dict(width=16)),
+        full=dict(epochs=30, batch_size=256, lr=0.05, options=dict(width=64)),
+        options=options,
+    )
+
+
+def _resnet(model):
+    return _pair(
+        model,
+        quick=dict(epochs=5, batch_size=64, lr=0.05, options=dict(width=8)),
+        full=dict(epochs=40, batch_size=256, lr=0.2, options=dict(width=16)),
+    )
+
+
+RECIPES = {
+    "baseline": _pair(
+        "cifar_baseline",
+        quick=dict(epochs=8, batch_size=64, lr=0.05, options=dict(width=16)),
+        full=dict(epochs=20, batch_size=256, lr=0.2, options=dict(width=64)),
+    ),
+    "deep_plain_sigmoid": _deep_plain("sigmoid"),
+    "deep_plain_tanh": _deep_plain("tanh"),
+    "deep_plain_relu": _deep_plain("relu"),
+    "alexnet": _alexnet(),
+    "alexnet_no_lrn": _alexnet(lrn=False),
+    "alexnet_no_overlap": _alexnet(overlapping_pool=False),
+    "alexnet_no_dropout": _alexnet(dropout=0.0),
+    "alexnet_no_augment": {mode: r.replace(augment=False) for mode, r in _alexnet().items()},
+    "vgg11": _pair(
+        "cifar_vgg11",
+        quick=dict(epochs=6, batch_size=64, lr=0.05, options=dict(width=16)),
+        full=dict(epochs=30, batch_size=256, lr=0.1, options=dict(width=64)),
+    ),
+    "vgg16": _pair(
+        "cifar_vgg16",
+        quick=dict(epochs=6, batch_size=64, lr=0.05, options=dict(width=8)),
+        full=dict(epochs=40, batch_size=256, lr=0.1, options=dict(width=64)),
+    ),
+    "googlenet": _pair(
+        "cifar_googlenet",
+        quick=dict(epochs=4, batch_size=64, lr=0.05, options=dict(width=0.125)),
+        full=dict(epochs=30, batch_size=256, lr=0.1, options=dict(width=1.0)),
+    ),
+    "plain20": _resnet("cifar_plain20"),
+    "plain56": _resnet("cifar_plain56"),
+    "resnet20": _resnet("cifar_resnet20"),
+    "resnet56": _resnet("cifar_resnet56"),
+    "densenet_bc": _pair(
+        "cifar_densenet_bc",
+        quick=dict(epochs=4, batch_size=64, lr=0.05, options=dict(depth=22, growth_rate=6)),
+        full=dict(epochs=40, batch_size=128, lr=0.1, options=dict(depth=100, growth_rate=12)),
+        weight_decay=1e-4,
+    ),
+}
+
+
+def names():
+    return sorted(RECIPES)
+
+
+def get(name, mode=None):
+    """The recipe `name` for `mode` (default: the current mode)."""
+    mode = config.get_mode(mode)
+    try:
+        return RECIPES[name][mode]
+    except KeyError:
+        raise KeyError(f"no recipe named {name!r}; the recipes are: {', '.join(names())}") from None
+
+
