@@ -50,15 +50,16 @@ def _pair(model, quick, full, **shared):
     return {"quick": build("quick", quick), "full": build("full", full)}
 
 
-def _deep_plain(activation):
-    # Constant learning rate, as in AlexNet's ReLU-against-tanh comparison, so
-    # the speed of training is the activation's and not the schedule's.
+def _plain(activation, depth):
+    # A constant learning rate and no augmentation or weight decay, as in
+    # AlexNet's Fig. 1: the speed of training is then the activation's, not
+    # the schedule's or the regularizer's.
     return _pair(
         "cifar_deep_plain",
-        quick=dict(epochs=6, batch_size=64, options=dict(width=8)),
+        quick=dict(epochs=6, batch_size=64, options=dict(width=8 if depth > 4 else 16)),
         full=dict(epochs=15, batch_size=128, options=dict(width=32)),
-        lr=0.01, weight_decay=0.0, schedule="constant",
-        options=dict(depth=12, activation=activation),
+        lr=0.01 if depth > 4 else 0.05, weight_decay=0.0, schedule="constant", augment=False,
+        options=dict(depth=depth, activation=activation),
     )
 
 
@@ -85,9 +86,11 @@ RECIPES = {
         quick=dict(epochs=8, batch_size=64, lr=0.05, options=dict(width=16)),
         full=dict(epochs=20, batch_size=256, lr=0.2, options=dict(width=64)),
     ),
-    "deep_plain_sigmoid": _deep_plain("sigmoid"),
-    "deep_plain_tanh": _deep_plain("tanh"),
-    "deep_plain_relu": _deep_plain("relu"),
+    "deep_plain_sigmoid": _plain("sigmoid", depth=12),
+    "deep_plain_tanh": _plain("tanh", depth=12),
+    "deep_plain_relu": _plain("relu", depth=12),
+    "alexnet_fig1_tanh": _plain("tanh", depth=4),
+    "alexnet_fig1_relu": _plain("relu", depth=4),
     "alexnet": _alexnet(),
     "alexnet_no_lrn": _alexnet(lrn=False),
     "alexnet_no_overlap": _alexnet(overlapping_pool=False),

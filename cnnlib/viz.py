@@ -46,12 +46,12 @@ def show_images(images, labels=None, classes=data_module.CLASSES, columns=10, ti
     images = images.detach().cpu()
     count = len(images)
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.25), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i in range(count):
         ax = axes.flat[i]
-        ax.imshow(images[i].permute(1, 2, 0).numpy())
+        ax.imshow(images[i].permute(1, 2, 0).numpy(), interpolation="nearest")
         if labels is not None:
             ax.set_title(classes[int(labels[i])], fontsize=8)
     fig.suptitle(title)
@@ -115,7 +115,9 @@ def predictions_grid(model, data, count=20):
     images = data.test_images[:count]
     labels = data.test_labels[:count]
     model.eval()
-    predicted = model(data_module.normalize(images)).argmax(1)
+    device = next(model.parameters()).device
+    predicted = model(data_module.normalize(images.to(device))).argmax(1).cpu()
+    labels = labels.cpu()
     classes = data.classes
     names = [f"{classes[p]}" + ("" if p == y else f"\n(is {classes[y]})") for p, y in zip(predicted.tolist(), labels.tolist())]
     fig = show_images(images, title="Predictions on test images (second line: the true class when wrong)")

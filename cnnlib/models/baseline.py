@@ -65,13 +65,16 @@ class DeepPlainCNN(nn.Module):
         self._initialize()
 
     def _initialize(self):
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
+        for m in self.features:
+            if isinstance(m, nn.Conv2d):
                 if self.activation == "relu":
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 else:
                     nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain(self.activation))
                 nn.init.zeros_(m.bias)
+        # A small classifier starts every variant at the same loss, log(10).
+        nn.init.normal_(self.classifier.weight, std=0.01)
+        nn.init.zeros_(self.classifier.bias)
 
     def conv_layers(self):
         """The convolutions in order from input to output (for per-layer gradient norms)."""
