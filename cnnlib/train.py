@@ -161,7 +161,7 @@ def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9
     batches = data.train_batches(batch_size, augment=augment)
     total_steps = epochs * len(batches)
     history = History(steps_per_epoch=len(batches),
-                      meta={"model": name or type(model).__name__, "device": config.device_name(device),
+                      meta={"model": name or type(model).__name__, "device": config.device_name(device), "data": data.source,
                             "epochs": epochs, "lr": lr, "batch_size": batch_size})
     report = _epoch_reporter(epochs) if verbose else (lambda h: None)
     bar = tqdm(total=total_steps, desc=name or "training", disable=not progress, leave=False)

@@ -1,0 +1,70 @@
+"""The course's pieces agree: Colab badges and install cells, README, CI."""
+import json
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def repository_url():
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^Repository\s*=\s*"https://github\.com/([^"]+)"', text, re.M)
+    assert match, "pyproject.toml needs [project.urls] Repository = \"https://github.com/OWNER/NAME\""
+    return match.group(1)
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 2
+
+
+def test_every_badge_and_install_cell_uses_the_repository_address():
+    repo = repository_url()
+    for path in NOTEBOOKS:
+        all_cells = cells(path)
+        first = source(all_cells[0])
+        badge = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
+        assert badge in first, f"{path.name}: the first cell's Colab badge must link {badge}"
+        installs = [source(c) for c in all_cells if "pip install" in source(c)]
+        assert installs, f"{path.name}: no Colab install cell"
+        for text in installs:
+            for url in re.findall(r"git\+https://github\.com/([\w.-]+/[\w.-]+)", text):
+                assert url == repo, f"{path.name}: installs from {url}, pyproject says {repo}"
+
+
+def test_readme_lists_every_notebook_with_its_badge():
+    readme = (ROOT / "README.md").read_text()
+    repo = repository_url()
+    for path in NOTEBOOKS:
+        assert f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}" in readme, path.name
+
+
+def test_every_notebook_has_a_parameters_cell_and_records_its_run():
+    for path in NOTEBOOKS:
+        all_cells = cells(path)
+        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in all_cells), path.name
+        outputs = "".join("".join(o.get("text", "")) for c in all_cells for o in c.get("outputs", []))
+        assert re.search(r"produced in (quick|full) mode on ", outputs), f"{path.name}: no record of mode and device"
+
+
+def test_stored_outputs_are_one_clean_run_without_errors():
+    for path in NOTEBOOKS:
+        counts = [c.get("execution_count") for c in cells(path) if c["cell_type"] == "code"]
+        assert counts == list(range(1, len(counts) + 1)), f"{path.name}: not one clean top-to-bottom run"
+        for c in cells(path):
+            assert all(o["output_type"] != "error" for o in c.get("outputs", [])), path.name
+
+
+def test_ci_runs_the_readme_commands():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = 'pip install -e ".[test]" && pytest'
+    assert test_command in readme and test_command in ci
