@@ -1,0 +1,154 @@
+"""AlexNet: Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
+Convolutional Neural Networks" (NIPS 2012), Figure 2 and Section 3.
+
+Five convolutions and three fully connected layers. Section 3 names what was
+new, and each is an option here so a notebook can switch it off:
+
+    3.1 ReLU                   always on (notebook 01 compares activations)
+    3.2 two GPUs               groups=2: conv2, conv4 and conv5 see only their
+                               own tower's channels (a grouped convolution)
+    3.3 local response norm   lrn=True: after the ReLU of conv1 and conv2
+    3.4 overlapping pooling    overlapping_pool=True: 3x3 windows, stride 2
+    4.2 dropout                dropout=0.5 in the first two FC layers
+
+alexnet: the ImageNet configuration with torchvision's layer sizes (one tower
+of 64, 192, 384, 256, 256 channels rather than the paper's 2 x 48, ...), so that
+with its defaults it is torchvision's model: 61,100,840 parameters and the same
+state_dict. The paper's features (lrn, groups) are off by default there.
+
+cifar_alexnet: the same five convolutions for 32x32 images (5x5 and 3x3
+kernels, padded pooling so that 32 -> 16 -> 8 -> 4 either way), channels and
+FC width scaled by `width`; the paper's features are on by default.
+"""
+from typing import NamedTuple
+
+import torch.nn as nn
+
+from ._registry import register
+
+
+class ConvRow(NamedTuple):
+    """One convolution of Figure 2 and what follows its ReLU."""
+    channels: int
+    kernel: int
+    stride: int
+    padding: int
+    split: bool  # connects only to the same GPU's tower in the paper
+    lrn: bool
+    pool: bool
+
+
+# Figure 2, with torchvision's channel counts (the paper's two towers summed,
+# and conv1 has 64 rather than 96 filters).
+IMAGENET_CONVS = [
+    ConvRow(64, 11, 4, 2, split=False, lrn=True, pool=True),
+    ConvRow(192, 5, 1, 2, split=True, lrn=True, pool=True),
+    ConvRow(384, 3, 1, 1, split=False, lrn=False, pool=False),
+    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=False),
+    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=True),
+]
+
+# The same rows for 32x32 inputs at width=64: an 11x11 stride-4 first layer
+# would leave nothing of a 32x32 image, so conv1 is 5x5 with stride 1.
+CIFAR_CONVS = [
+    ConvRow(64, 5, 1, 2, split=False, lrn=True, pool=True),
+    ConvRow(192, 5, 1, 2, split=True, lrn=True, pool=True),
+    ConvRow(384, 3, 1, 1, split=False, lrn=False, pool=False),
+    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=False),
+    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=True),
+]
+
+
+def local_response_norm():
+    """Section 3.3: size 5, alpha 1e-4, beta 0.75, k 2.
+
+    PyTorch divides alpha by the size (b = a / (k + alpha/n * sum a^2)^beta),
+    the paper does not, so the paper's alpha 1e-4 is PyTorch's 5 * 1e-4.
+    """
+    size = 5
+    return nn.LocalResponseNorm(size, alpha=1e-4 * size, beta=0.75, k=2.0)
+
+
+def max_pool(overlapping, padding=0):
+    """Section 3.4: 3x3 windows with stride 2 overlap; 2x2 windows with stride 2 do not.
+
+    `padding` applies to the 3x3 window only; it makes both give the same size
+    from an even input (the CIFAR configuration).
+    """
+    if overlapping:
+        return nn.MaxPool2d(kernel_size=3, stride=2, padding=padding)
+    return nn.MaxPool2d(kernel_size=2, stride=2)
+
+
+def make_features(rows, lrn, groups, overlapping_pool, pool_padding=0, batch_norm=False, scale=1.0):
+    layers, c_in = [], 3
+    for row in rows:
+        c_out = int(row.channels * scale)
+        conv_groups = groups if row.split else 1
+        if c_in % conv_groups or c_out % conv_groups:
+            raise ValueError(f"groups={groups} must divide the channels {c_in} -> {c_out}")
+        layers.append(nn.Conv2d(c_in, c_out, row.kernel, row.stride, row.padding,
+                                groups=conv_groups, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers.append(nn.ReLU(inplace=True))
+        if lrn and row.lrn:
+            layers.append(local_response_norm())
+        if row.pool:
+            layers.append(max_pool(overlapping_pool, pool_padding))
+        c_in = c_out
+    return nn.Sequential(*layers), c_in
+
+
+def make_classifier(in_features, hidden, num_classes, dropout):
+    """FC6, FC7 (each after dropout, as torchvision places it) and FC8."""
+    def drop():
+        return [nn.Dropout(dropout)] if dropout > 0 else []
+    return nn.Sequential(
+        *drop(), nn.Linear(in_features, hidden), nn.ReLU(inplace=True),
+        *drop(), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+class AlexNet(nn.Module):
+    def __init__(self, features, pool_size, classifier):
+        super().__init__()
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d(pool_size)
+        self.classifier = classifier
+        self._initialize()
+
+    def _initialize(self):
+        # He initialization keeps the signal's scale through the ReLUs without
+        # batch norm (the paper's N(0, 0.01) needs its hand-tuned biases and
+        # learning rate); small final weights start every class score near 0.
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        nn.init.normal_(self.classifier[-1].weight, std=0.01)
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
+
+
+@register
+def alexnet(num_classes=1000, lrn=False, groups=1, overlapping_pool=True, dropout=0.5):
+    """AlexNet for 224x224 ImageNet images; the defaults are torchvision's alexnet."""
+    features, channels = make_features(IMAGENET_CONVS, lrn, groups, overlapping_pool)
+    return AlexNet(features, 6, make_classifier(channels * 6 * 6, 4096, num_classes, dropout))
+
+
+@register
+def cifar_alexnet(width=64, num_classes=10, lrn=True, overlapping_pool=True, dropout=0.5,
+                  groups=1, batch_norm=False):
+    """AlexNet for 32x32 CIFAR-10 images.
+
+    width=64 gives 64, 192, 384, 256, 256 channels and 1024-unit FC layers;
+    other widths scale both. Three poolings take 32x32 to 4x4.
+    """
+    features, channels = make_features(CIFAR_CONVS, lrn, groups, overlapping_pool, pool_padding=1,
+                                       batch_norm=batch_norm, scale=width / 64)
+    return AlexNet(features, 4, make_classifier(channels * 4 * 4, 16 * width, num_classes, dropout))
