@@ -109,8 +109,8 @@ RECIPES = {
     ),
     "vgg16": _pair(
         "cifar_vgg16",
-        # Quick: width 16 for 10 epochs trains in about 25 s on two cores and reaches
-        # about 40% test accuracy on the subset; width 8 for 6 epochs stayed near 25%.
+        # Quick: width 16 for 10 epochs trains in about 17 s on two idle cores and reaches
+        # 42% test accuracy on the subset (seed 0).
         quick=dict(epochs=10, batch_size=64, lr=0.05, options=dict(width=16)),
         full=dict(epochs=40, batch_size=256, lr=0.1, options=dict(width=64)),
     ),
