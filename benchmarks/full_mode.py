@@ -17,7 +17,6 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pipeline import standard_loader  # noqa: E402
@@ -35,7 +34,7 @@ def dataloader_images_per_second(recipe, cifar, workers):
     """One epoch of `recipe`'s model fed by a DataLoader of PIL images, with the same
     mixed precision and channels_last as cnnlib.train.fit."""
     device = cifar.device
-    model = models.create(recipe.model, **recipe.options).to(device, memory_format=torch.channels_last)
+    model = train.prepare_model(models.create(recipe.model, **recipe.options), device)
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True)
     dtype = train.mixed_precision(device)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
@@ -44,18 +43,9 @@ def dataloader_images_per_second(recipe, cifar, workers):
     for epoch in range(2):  # the first epoch warms up workers and kernels
         count, start = 0, time.perf_counter()
         for images, labels in loader:
-            images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            images = images.to(device, non_blocking=True)
             labels = labels.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                loss = F.cross_entropy(model(images).float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                optimizer.step()
-            else:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+            train.training_step(model, optimizer, images, labels, dtype, scaler)
             count += len(labels)
         torch.cuda.synchronize() if device.type == "cuda" else None
         rate = count / (time.perf_counter() - start)

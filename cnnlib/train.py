@@ -91,7 +91,8 @@ def _autocast(device, dtype):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _prepare(model, device):
+def prepare_model(model, device):
+    """Move `model` to `device`, in channels_last memory layout on CUDA (faster convolutions)."""
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
@@ -107,7 +108,7 @@ def _as_input(images, device):
 @torch.no_grad()
 def evaluate(model, data, batch_size=1000):
     """Loss and accuracy of `model` on the test split of `data` (a Cifar10), on data's device."""
-    _prepare(model, data.device)
+    prepare_model(model, data.device)
     dtype = mixed_precision(data.device)
     was_training = model.training
     model.eval()
@@ -136,6 +137,23 @@ def learning_rate(step, total_steps, peak, warmup=0.15, schedule="linear"):
     return peak * max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
 
 
+def training_step(model, optimizer, images, labels, dtype=None, scaler=None, label_smoothing=0.0):
+    """One SGD step on a batch, in mixed precision when `dtype` is set; returns (loss, logits)."""
+    device = images.device
+    with _autocast(device, dtype):
+        logits = model(_as_input(images, device))
+        loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    return loss, logits
+
+
 def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
         label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15,
         on_epoch=None, checkpoint=None, progress=True, verbose=True, name=None):
@@ -146,7 +164,7 @@ def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9
     at the end, or when training is interrupted.
     """
     device = data.device
-    _prepare(model, device)
+    prepare_model(model, device)
     dtype = mixed_precision(device)
     scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
     decay, no_decay = [], []
@@ -175,17 +193,7 @@ def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9
                 rate = learning_rate(step, total_steps, lr, warmup, schedule)
                 for group in optimizer.param_groups:
                     group["lr"] = rate
-                with _autocast(device, dtype):
-                    logits = model(_as_input(images, device))
-                    loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is None:
-                    loss.backward()
-                    optimizer.step()
-                else:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
+                loss, logits = training_step(model, optimizer, images, labels, dtype, scaler, label_smoothing)
                 # Kept on the device: reading them back each step would stall a GPU.
                 losses.append(loss.detach())
                 hits.append((logits.argmax(1) == labels).float().mean())
