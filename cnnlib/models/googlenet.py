@@ -23,6 +23,7 @@ inception(3a), then Table 1's blocks on 32, 16 and 8 pixel maps.
 import torch
 import torch.nn as nn
 
+from ._init import he_initialize
 from ._registry import register
 
 # Table 1: name: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)
@@ -117,14 +118,6 @@ def _inception_blocks(names, in_channels, width=1.0, branch3_kernel=3):
     return blocks, in_channels
 
 
-def _initialize(model):
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
 
 class GoogLeNet(nn.Module):
     """Table 1 on 224x224 ImageNet images.
@@ -153,7 +146,7 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_classes)
-        _initialize(self)
+        he_initialize(self)
 
     def forward(self, x):
         x = self.maxpool1(self.conv1(x))
@@ -195,7 +188,7 @@ class CifarGoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_classes)
-        _initialize(self)
+        he_initialize(self)
 
     def forward(self, x):
         x = self.maxpool3(self.inception3(self.stem(x)))

@@ -26,6 +26,7 @@ option A shortcuts.
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ._init import he_initialize
 from ._registry import register
 
 
@@ -144,15 +145,6 @@ def _make_layer(block, in_planes, planes, blocks, stride=1, shortcut="B", residu
     return nn.Sequential(*layers), out_planes
 
 
-def _initialize(model):
-    """He (Kaiming) initialization for convolutions; batch norm starts as the identity."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-
 
 # Table 1: name: (block, blocks in conv2_x, conv3_x, conv4_x, conv5_x)
 RESNET_TABLE = {
@@ -179,7 +171,7 @@ class ResNet(nn.Module):
         self.layer4, c = _make_layer(block, c, 512, layers[3], 2, shortcut, residual)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes)
-        _initialize(self)
+        he_initialize(self)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -213,7 +205,7 @@ class CifarResNet(nn.Module):
         self.final_act = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU()) if preact else nn.Identity()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes)
-        _initialize(self)
+        he_initialize(self)
 
     def forward(self, x):
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))
