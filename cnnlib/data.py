@@ -10,9 +10,11 @@ Three sources of the same ten classes:
 
 "auto" takes the original set when it is on disk or can be downloaded, and the
 embedded subset otherwise. Images are decoded once (and a folder's decoded
-tensors cached), then the whole split lives on the device. Training batches
-are shuffled, cropped, flipped and normalized there with a few tensor
-operations: no PIL and no per-image Python in the training loop.
+tensors cached), then the whole split lives on the device. Sources stored by
+class (the embedded set, ImageFolder trees) are shuffled once at load with a
+fixed seed, so any slice such as `test_images[:20]` holds every class.
+Training batches are shuffled, cropped, flipped and normalized on the device
+(cnnlib.batches): no PIL and no per-image Python in the training loop.
 """
 import hashlib
 import io
@@ -22,17 +24,15 @@ import zipfile
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from . import config
+from .batches import Batches
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-# Per-channel statistics of the original CIFAR-10 training set.
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
+SPLITS = ("train", "test")
 
 EMBEDDED_ZIP = pathlib.Path(__file__).parent / "embedded" / "cifar10-subset.zip"
-DATA_VARIABLE = "CNNLIB_DATA"
+DATA_VARIABLE = config.CACHE_VARIABLE
 SOURCES = ("auto", "torchvision", "embedded", "a path to an ImageFolder tree")
 FULL_SET_HINT = (
     "for the full CIFAR-10 run once with a network: cnnlib.data.load_cifar10('torchvision') "
@@ -46,7 +46,7 @@ class DataError(RuntimeError):
 
 def default_root():
     """Where downloads and caches go: $CNNLIB_DATA, else ~/.cache/cnnlib."""
-    return pathlib.Path(os.environ.get(DATA_VARIABLE) or pathlib.Path.home() / ".cache" / "cnnlib")
+    return config.cache_dir()
 
 
 @dataclass
@@ -80,79 +80,29 @@ class Cifar10:
             self.source, self.classes,
         )
 
-    def train_batches(self, batch_size, augment=True, generator=None):
-        return Batches(self.train_images, self.train_labels, batch_size, shuffle=True,
-                       augment=augment, drop_last=True, generator=generator)
+    def split(self, name):
+        """(images, labels) of the split "train" or "test"."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}: use 'train' or 'test'")
+        return (self.train_images, self.train_labels) if name == "train" else (self.test_images, self.test_labels)
+
+    def train_batches(self, batch_size, augment=True, generator=None, memory_format=torch.contiguous_format):
+        """Shuffled, augmented training batches, full batches only."""
+        return Batches(self.train_images, self.train_labels, batch_size, shuffle=True, augment=augment,
+                       drop_last=True, generator=generator, memory_format=memory_format)
+
+    def batches(self, split="test", batch_size=1000, memory_format=torch.contiguous_format):
+        """A split in order, unaugmented, every image once (for evaluation)."""
+        images, labels = self.split(split)
+        return Batches(images, labels, batch_size, shuffle=False, augment=False, drop_last=False,
+                       memory_format=memory_format)
 
     def test_batches(self, batch_size=1000):
-        return Batches(self.test_images, self.test_labels, batch_size, shuffle=False,
-                       augment=False, drop_last=False)
+        return self.batches("test", batch_size)
 
     def __repr__(self):
         return (f"Cifar10({self.source}: {len(self.train_labels):,} train / "
                 f"{len(self.test_labels):,} test images on {self.device})")
-
-
-class Batches:
-    """Iterate (normalized float images, labels) over a split that already sits on the device."""
-
-    def __init__(self, images, labels, batch_size, shuffle, augment, drop_last, generator=None):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
-        self.drop_last, self.generator = drop_last, generator
-
-    def __len__(self):
-        n = len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.labels)
-        if self.shuffle:
-            order = torch.randperm(n, device=self.images.device, generator=self.generator)
-        else:
-            order = torch.arange(n, device=self.images.device)
-        for b in range(len(self)):
-            index = order[b * self.batch_size:(b + 1) * self.batch_size]
-            images = self.images[index]
-            if self.augment:
-                images = random_crop_flip(images, generator=self.generator)
-            yield normalize(images), self.labels[index]
-
-
-def random_crop_flip(images, padding=4, generator=None):
-    """Random crops of zero-padded images, half of them mirrored: one gather for the batch.
-
-    Each image gets its own offset (dy, dx) in [0, 2*padding] and its own coin
-    for the flip; a mirrored crop just reads its columns right to left.
-    """
-    n, c, h, w = images.shape
-    device = images.device
-    padded = F.pad(images, (padding,) * 4)
-    dy = torch.randint(0, 2 * padding + 1, (n, 1), device=device, generator=generator)
-    dx = torch.randint(0, 2 * padding + 1, (n, 1), device=device, generator=generator)
-    flip = torch.rand((n, 1), device=device, generator=generator) < 0.5
-    rows = dy + torch.arange(h, device=device)
-    cols = dx + torch.arange(w, device=device)
-    cols = torch.where(flip, cols.flip(1), cols)
-    batch = torch.arange(n, device=device)[:, None, None, None]
-    channel = torch.arange(c, device=device)[None, :, None, None]
-    return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
-
-
-def normalize(images):
-    """uint8 (N, 3, H, W) in [0, 255] to float, standardized with CIFAR-10's channel statistics."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    return (images.float() / 255 - mean) / std
-
-
-def denormalize(images):
-    """The inverse of normalize, as floats in [0, 1] for plotting."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    return (images * std + mean).clamp(0, 1)
 
 
 # ---------------------------------------------------------------- loading
@@ -192,11 +142,21 @@ def load_cifar10(source=None, root=None, device=None, mode=None, verbose=True):
     return data.to(config.get_device(device))
 
 
+def _shuffled(cifar, seed=0):
+    """Both splits in one fixed random order: sources stored class by class
+    would otherwise give one class in every slice like test_images[:20]."""
+    generator = torch.Generator().manual_seed(seed)
+    train = torch.randperm(len(cifar.train_labels), generator=generator)
+    test = torch.randperm(len(cifar.test_labels), generator=generator)
+    return Cifar10(cifar.train_images[train], cifar.train_labels[train],
+                   cifar.test_images[test], cifar.test_labels[test], cifar.source, cifar.classes)
+
+
 def _load_embedded():
     with zipfile.ZipFile(EMBEDDED_ZIP) as archive:
         names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))
         train, test = _decode_named(names, archive.read, EMBEDDED_ZIP)
-    return Cifar10(*train, *test, source="embedded subset")
+    return _shuffled(Cifar10(*train, *test, source="embedded subset"))
 
 
 def _load_torchvision(root):
@@ -237,13 +197,13 @@ def _load_image_folder(path, root):
     if cache.exists():
         try:
             saved = torch.load(cache, weights_only=True)
-            return Cifar10(*saved["tensors"], source=f"ImageFolder {path}")
+            return _shuffled(Cifar10(*saved["tensors"], source=f"ImageFolder {path}"))
         except Exception:
             cache.unlink()  # a broken cache is only a cache: decode again
     train, test = _decode_named(names, lambda n: (path / n).read_bytes(), path)
     cache.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"tensors": [*train, *test]}, cache)
-    return Cifar10(*train, *test, source=f"ImageFolder {path}")
+    return _shuffled(Cifar10(*train, *test, source=f"ImageFolder {path}"))
 
 
 def _fingerprint(path, names):

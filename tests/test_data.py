@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlib import data
+from cnnlib import batches, data
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_embedded_subset_is_balanced_real_cifar(embedded):
     assert embedded.test_labels.bincount().tolist() == [100] * 10
     # Real photographs: CIFAR-10's channel means, not noise or a constant.
     mean = embedded.test_images.float().mean((0, 2, 3)) / 255
-    assert torch.allclose(mean, torch.tensor(data.MEAN), atol=0.03)
+    assert torch.allclose(mean, torch.tensor(batches.MEAN), atol=0.03)
 
 
 def test_embedded_zip_stays_small_and_keeps_jpeg_bytes():
@@ -56,8 +56,10 @@ def test_image_folder_tree(tmp_path):
     tree = make_tree(tmp_path / "tree")
     loaded = data.load_cifar10(str(tree), root=tmp_path / "cache", device="cpu", verbose=False)
     assert loaded.train_images.shape == (20, 3, 32, 32)
-    assert loaded.train_labels.tolist() == [i // 2 for i in range(20)]
-    assert abs(int(loaded.train_images[4].float().mean()) - 40) <= 2  # class 2, image 0: value 40
+    assert sorted(loaded.train_labels.tolist()) == [i // 2 for i in range(20)]
+    # Each image keeps its label: class c, image i has the grey value 20c + i.
+    for image, label in zip(loaded.train_images, loaded.train_labels):
+        assert int(image.float().mean()) - 20 * int(label) in range(-2, 4)
     # Second load comes from the cache and gives the same tensors.
     again = data.load_cifar10(str(tree), root=tmp_path / "cache", device="cpu", verbose=False)
     assert list((tmp_path / "cache" / "cache").glob("*.pt"))
@@ -142,36 +144,19 @@ def test_unknown_source_lists_the_sources():
         data.load_cifar10("imagenet", verbose=False)
 
 
-def test_crop_flip_keeps_shape_and_takes_pixels_from_the_padded_image():
-    images = torch.arange(2 * 3 * 32 * 32, dtype=torch.int64).reshape(2, 3, 32, 32).remainder(251).to(torch.uint8) + 1
-    out = data.random_crop_flip(images, generator=torch.Generator().manual_seed(0))
-    assert out.shape == images.shape and out.dtype == torch.uint8
-    # Every output row is a shifted (maybe mirrored) window of the padded input, zeros outside.
-    padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
-    for n in range(2):
-        found = False
-        for dy in range(9):
-            for dx in range(9):
-                window = padded[n, :, dy:dy + 32, dx:dx + 32]
-                if torch.equal(out[n], window) or torch.equal(out[n], window.flip(-1)):
-                    found = True
-        assert found
+def test_loaded_splits_are_shuffled_once_so_every_slice_holds_every_class(embedded):
+    # The embedded zip and ImageFolder trees are stored class by class.
+    assert len(set(embedded.test_labels[:50].tolist())) == 10
+    assert len(set(embedded.train_labels[:50].tolist())) == 10
+    again = data.load_cifar10("embedded", device="cpu", verbose=False)
+    assert torch.equal(again.train_labels, embedded.train_labels)  # the same order every time
 
 
-def test_crop_flip_varies_across_the_batch():
-    images = torch.randint(1, 255, (64, 3, 32, 32), dtype=torch.uint8)
-    out = data.random_crop_flip(images, generator=torch.Generator().manual_seed(1))
-    changed = (out != images).flatten(1).any(1)
-    assert 0 < int(changed.sum()) <= 64
-    assert int(changed.sum()) > 40  # 1/81 crops are centred and half of those unflipped
-
-
-def test_normalize_range_and_inverse(embedded):
-    x = data.normalize(embedded.test_images[:256])
-    assert x.dtype == torch.float32
-    assert abs(float(x.mean())) < 0.2 and 0.8 < float(x.std()) < 1.2
-    back = data.denormalize(x)
-    assert torch.allclose(back * 255, embedded.test_images[:256].float(), atol=1e-3)
+def test_a_split_by_name(embedded):
+    images, labels = embedded.split("train")
+    assert images is embedded.train_images and labels is embedded.train_labels
+    with pytest.raises(ValueError, match="unknown split"):
+        embedded.split("validation")
 
 
 def test_batches_cover_the_split(embedded):
@@ -179,6 +164,8 @@ def test_batches_cover_the_split(embedded):
     assert len(batches) == 3000 // 128
     seen = torch.cat([y for _, y in batches])
     assert len(seen) == len(batches) * 128
-    test = embedded.test_batches(300)
+    test = embedded.batches("test", 300)
     assert len(test) == 4
     assert torch.equal(torch.cat([y for _, y in test]), embedded.test_labels)
+    train_in_order = embedded.batches("train", 1000)
+    assert torch.equal(torch.cat([y for _, y in train_in_order]), embedded.train_labels)
