@@ -1,4 +1,4 @@
-"""Mode (quick or full), device, seeds and where the course runs.
+"""Mode (quick or full), device, seeds, folders and where the course runs.
 
 quick: the embedded CIFAR-10 subset, small models, a minute per notebook on a CPU.
 full:  the original CIFAR-10 on a GPU, budgets that get close to the papers.
@@ -7,6 +7,7 @@ The default is full when CUDA is available, else quick; the environment
 variable CNNLIB_MODE overrides it.
 """
 import os
+import pathlib
 import random
 import sys
 import warnings
@@ -15,18 +16,22 @@ import torch
 
 MODES = ("quick", "full")
 MODE_VARIABLE = "CNNLIB_MODE"
+CACHE_VARIABLE = "CNNLIB_DATA"
 
 
-def get_mode(mode=None):
-    """The mode to run in: the argument, else $CNNLIB_MODE, else by hardware."""
+def get_mode(mode=None, warn=True):
+    """The mode to run in: the argument, else $CNNLIB_MODE, else by hardware.
+    Warns (unless warn=False) when full mode will run without a GPU."""
+    from_environment = mode is None and bool(os.environ.get(MODE_VARIABLE))
     if mode is None:
         mode = os.environ.get(MODE_VARIABLE) or None
     if mode is None:
         return "full" if torch.cuda.is_available() else "quick"
     mode = str(mode).strip().lower()
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}: the valid modes are {', '.join(MODES)}")
-    if mode == "full" and not torch.cuda.is_available():
+        where = f"${MODE_VARIABLE} is {mode!r}" if from_environment else f"unknown mode {mode!r}"
+        raise ValueError(f"{where}: the valid modes are {', '.join(MODES)}")
+    if warn and mode == "full" and not torch.cuda.is_available():
         warnings.warn(
             "full mode without a CUDA GPU: this trains on the CPU and can take hours; "
             "use mode='quick' for a CPU run",
@@ -40,6 +45,12 @@ def get_device(device=None):
     if device is not None:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cache_dir():
+    """Where downloads, decoded-data caches and a learner's results go:
+    $CNNLIB_DATA, else ~/.cache/cnnlib."""
+    return pathlib.Path(os.environ.get(CACHE_VARIABLE) or pathlib.Path.home() / ".cache" / "cnnlib")
 
 
 def seed_everything(seed=0):
