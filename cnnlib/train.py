@@ -2,18 +2,25 @@
 
 fit() is one plain loop: SGD with Nesterov momentum, a learning rate that
 warms up then falls linearly to zero, cross-entropy. On CUDA it adds mixed
-precision (bf16 where the GPU has it, else fp16 with a gradient scaler) and
-channels_last. Interrupting it (the notebook's stop button, Ctrl-C) ends
-training cleanly: the History so far is returned and the weights stay in the
-model.
+precision (bf16 on GPUs of compute capability 8.0 and newer, fp16 with a
+gradient scaler on older ones such as Colab's T4) and channels_last.
 
-    python -m cnnlib.train cifar_resnet20 --mode quick
+Nothing a learner does loses work: the stop button (Ctrl-C) ends training
+cleanly, keeps the History and the weights, and skips the rest of the cell's
+training; a loss that turns inf or NaN stops training and puts back the last
+finite weights; checkpoints are written atomically and load with
+weights_only=True.
 """
-import argparse
 import contextlib
+import dataclasses
+import datetime
+import enum
 import math
+import os
+import pathlib
 import pickle
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -23,11 +30,16 @@ from tqdm.auto import tqdm
 from . import config
 
 EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_second")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
 class History:
-    """What happened in training: one entry per epoch, plus the loss and accuracy of every step."""
+    """What happened in training: one entry per epoch, plus the loss and accuracy of every step.
+
+    `seconds` counts training only; the test evaluation after each epoch is in
+    `eval_seconds`, so images per second compare across recipes.
+    """
 
     epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
@@ -37,14 +49,21 @@ class History:
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     images_per_second: list = field(default_factory=list)
+    eval_seconds: list = field(default_factory=list)
     step_loss: list = field(default_factory=list)
     step_acc: list = field(default_factory=list)
     steps_per_epoch: int = 0
     interrupted: bool = False
+    diverged: bool = False
     meta: dict = field(default_factory=dict)
 
     def __len__(self):
         return len(self.epoch)
+
+    @property
+    def finished(self):
+        """True when every planned epoch ran: not interrupted, not stopped by divergence."""
+        return len(self) > 0 and not self.interrupted and not self.diverged
 
     @property
     def final(self):
@@ -60,13 +79,14 @@ class History:
 
     @classmethod
     def from_dict(cls, values):
-        return cls(**values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
     def __repr__(self):
         if not self.epoch:
-            return "History(no finished epoch)"
+            return "History(no finished epoch" + (", interrupted)" if self.interrupted else ")")
         f = self.final
-        stop = ", interrupted" if self.interrupted else ""
+        stop = ", interrupted" if self.interrupted else ", diverged" if self.diverged else ""
         return (f"History({len(self)} epochs{stop}: train loss {f['train_loss']:.3f}, "
                 f"train acc {f['train_acc']:.1%}, test acc {f['test_acc']:.1%}, "
                 f"{self.train_seconds:.1f} s, {f['images_per_second']:,.0f} images/s)")
@@ -78,51 +98,91 @@ class Score:
     accuracy: float
 
 
-def mixed_precision(device):
-    """The autocast dtype for `device`: bf16 or fp16 on CUDA, None (fp32) on the CPU."""
+# ---------------------------------------------------------------- precision and layout
+
+def autocast_dtype(device, precision="auto"):
+    """The dtype autocast computes in on `device`, or None for float32.
+
+    "auto": bf16 on CUDA GPUs of compute capability 8.0 and newer (A100, H100,
+    RTX 30xx and later), fp16 on older ones (T4, V100), where cuDNN has no fast
+    bf16 convolutions; float32 on the CPU. torch.cuda.is_bf16_supported() is
+    not used: it answers True on a T4, where bf16 is emulated.
+    "fp32", "bf16", "fp16": that precision on any device.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def gradient_scaler(device, dtype):
+    """A GradScaler for fp16 (its small range needs the loss scaled up), else None."""
+    if dtype != torch.float16:
+        return None
+    return torch.amp.GradScaler(torch.device(device).type)
 
 
 def _autocast(device, dtype):
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
+def memory_format(device):
+    """channels_last on CUDA, where convolutions run faster in it; the default elsewhere."""
+    return torch.channels_last if torch.device(device).type == "cuda" else torch.contiguous_format
 
 
 def prepare_model(model, device):
-    """Move `model` to `device`, in channels_last memory layout on CUDA (faster convolutions)."""
-    model.to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-    return model
+    """Move `model` to `device`, in the memory layout that trains fastest there."""
+    return model.to(device=device, memory_format=memory_format(device))
 
 
-def _as_input(images, device):
-    if device.type == "cuda":
-        return images.contiguous(memory_format=torch.channels_last)
-    return images
+def model_device(model):
+    tensor = next(model.parameters(), None)
+    if tensor is None:
+        tensor = next(model.buffers(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
 
+
+# ---------------------------------------------------------------- evaluation
 
 @torch.no_grad()
-def evaluate(model, data, batch_size=1000):
-    """Loss and accuracy of `model` on the test split of `data` (a Cifar10), on data's device."""
-    prepare_model(model, data.device)
-    dtype = mixed_precision(data.device)
+def evaluate(model, cifar, split="test", batch_size=1000, precision="auto"):
+    """Loss and accuracy of `model` on a split ("test" or "train") of `cifar`.
+
+    Runs where the model is, without moving it, changing its layout or
+    leaving it in another mode: the training split is scored unaugmented.
+    """
+    device = model_device(model)
+    dtype = autocast_dtype(device, precision)
     was_training = model.training
     model.eval()
-    total_loss = torch.zeros((), device=data.device)
-    correct = torch.zeros((), device=data.device, dtype=torch.int64)
-    for images, labels in data.test_batches(batch_size):
-        with _autocast(data.device, dtype):
-            logits = model(_as_input(images, data.device))
-        total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
-        correct += (logits.argmax(1) == labels).sum()
-    model.train(was_training)
-    n = len(data.test_labels)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    try:
+        for images, labels in cifar.batches(split, batch_size, memory_format=memory_format(device)):
+            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            with _autocast(device, dtype):
+                logits = model(images)
+            total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
+            correct += (logits.argmax(1) == labels).sum()
+    finally:
+        model.train(was_training)
+    n = len(cifar.split(split)[1])
     return Score(loss=total_loss.item() / n, accuracy=correct.item() / n)
 
+
+# ---------------------------------------------------------------- training
 
 def learning_rate(step, total_steps, peak, warmup=0.15, schedule="linear"):
     """The learning rate at `step`: linear warm-up over `warmup` of the run, then
@@ -139,9 +199,8 @@ def learning_rate(step, total_steps, peak, warmup=0.15, schedule="linear"):
 
 def training_step(model, optimizer, images, labels, dtype=None, scaler=None, label_smoothing=0.0):
     """One SGD step on a batch, in mixed precision when `dtype` is set; returns (loss, logits)."""
-    device = images.device
-    with _autocast(device, dtype):
-        logits = model(_as_input(images, device))
+    with _autocast(images.device, dtype):
+        logits = model(images)
         loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
@@ -154,35 +213,51 @@ def training_step(model, optimizer, images, labels, dtype=None, scaler=None, lab
     return loss, logits
 
 
-def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
-        label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15,
-        on_epoch=None, checkpoint=None, progress=True, verbose=True, name=None):
-    """Train `model` on `data` (a Cifar10 on the training device) and return a History.
-
-    on_epoch(history, model) is called after each epoch (for measurements
-    during training). checkpoint: a path to save the weights and History to
-    at the end, or when training is interrupted.
-    """
-    device = data.device
-    prepare_model(model, device)
-    dtype = mixed_precision(device)
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            # Weight decay on biases and norm scales only slows training.
-            (no_decay if p.ndim <= 1 else decay).append(p)
-    optimizer = torch.optim.SGD(
+def sgd(model, lr, momentum=0.9, weight_decay=5e-4):
+    """Nesterov SGD; weight decay on weights only (on biases and norm scales it only slows training)."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    return torch.optim.SGD(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=lr, momentum=momentum, nesterov=momentum > 0,
     )
-    batches = data.train_batches(batch_size, augment=augment)
+
+
+def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
+        label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15, precision="auto",
+        on_epoch=None, checkpoint=None, progress=True, verbose=True, name=None):
+    """Train `model` on `cifar` (a Cifar10 on the training device) and return a History.
+
+    precision: "auto" (by device, see autocast_dtype) or "fp32", "bf16", "fp16".
+    on_epoch(history, model) is called after each epoch (for measurements
+    during training). checkpoint: a path to save the weights and History to
+    at the end, also when training is interrupted or diverges.
+    """
+    _check_budget(epochs, lr, batch_size, len(cifar.train_labels))
+    checkpoint = checkpoint_path(checkpoint) if checkpoint is not None else None
+    label = name or type(model).__name__
+    device = cifar.device
+    history = History(meta={"model": label, "device": config.device_name(device), "data": cifar.source,
+                            "epochs": epochs, "lr": lr, "batch_size": batch_size, "precision": precision})
+    if _stop.requested:
+        history.interrupted = True
+        print(f"{label}: not trained, because training was stopped in this cell (run the cell again to train)")
+        return history
+
+    _watch_cells()
+    prepare_model(model, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
+    dtype = autocast_dtype(device, precision)
+    scaler = gradient_scaler(device, dtype)
+    optimizer = sgd(model, lr, momentum, weight_decay)
+    batches = cifar.train_batches(batch_size, augment=augment, memory_format=memory_format(device))
     total_steps = epochs * len(batches)
-    history = History(steps_per_epoch=len(batches),
-                      meta={"model": name or type(model).__name__, "device": config.device_name(device), "data": data.source,
-                            "epochs": epochs, "lr": lr, "batch_size": batch_size})
+    history.steps_per_epoch = len(batches)
+    history.meta["autocast"] = str(dtype).replace("torch.", "") if dtype else "float32"
     report = _epoch_reporter(epochs) if verbose else (lambda h: None)
-    bar = tqdm(total=total_steps, desc=name or "training", disable=not progress, leave=False)
+    bar = tqdm(total=total_steps, desc=label, disable=not progress, leave=False)
+    last_finite = _weights_copy(model)
     step = 0
     try:
         for epoch in range(1, epochs + 1):
@@ -204,7 +279,9 @@ def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9
             seconds = time.perf_counter() - start
             step_loss = torch.stack(losses).tolist()
             step_acc = torch.stack(hits).tolist()
-            score = evaluate(model, data)
+            start = time.perf_counter()
+            score = evaluate(model, cifar, precision=precision)
+            history.eval_seconds.append(time.perf_counter() - start)
             history.epoch.append(epoch)
             history.train_loss.append(sum(step_loss) / len(step_loss))
             history.train_acc.append(sum(step_acc) / len(step_acc))
@@ -215,23 +292,47 @@ def fit(model, data, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9
             history.images_per_second.append(len(step_loss) * batch_size / seconds)
             history.step_loss += step_loss
             history.step_acc += step_acc
+            if not (math.isfinite(history.train_loss[-1]) and math.isfinite(score.loss)):
+                history.diverged = True
+                model.load_state_dict(last_finite)
+                _say(f"{label}: training diverged in epoch {epoch} (train loss {history.train_loss[-1]:.3g}, "
+                     f"test loss {score.loss:.3g}); stopped, and the weights of the last finite epoch "
+                     f"({epoch - 1}) are back in the model. A smaller learning rate (lr) usually helps.")
+                break
+            last_finite = _weights_copy(model)
             bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{score.accuracy:.1%}")
             report(history)
             if on_epoch is not None:
                 on_epoch(history, model)
-            if not math.isfinite(history.train_loss[-1]):
-                print(f"  training diverged in epoch {epoch} (loss {history.train_loss[-1]}); stopped")
-                break
     except KeyboardInterrupt:
         history.interrupted = True
-        print(f"Training interrupted after {len(history)} finished epochs ({step} steps): "
-              f"the History so far and the model's current weights are kept.")
+        _stop.requested = True
+        _say(f"{label}: training interrupted after {len(history)} finished epochs ({step} steps): the History "
+             f"so far and the model's current weights are kept; the rest of this cell's training is skipped.")
     finally:
         bar.close()
         model.eval()
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, history)
     return history
+
+
+def _check_budget(epochs, lr, batch_size, training_images):
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if batch_size > training_images:
+        raise ValueError(f"batch_size {batch_size} is larger than the {training_images:,} training images; "
+                         f"use a batch size of at most {training_images:,}")
+
+
+def _weights_copy(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _say(line):
+    tqdm.write(line)  # clears a terminal's progress bar first, so the line is not printed over it
 
 
 def _epoch_reporter(epochs, lines=10):
@@ -241,26 +342,109 @@ def _epoch_reporter(epochs, lines=10):
     def report(history):
         f = history.final
         if f["epoch"] % every == 0 or f["epoch"] == epochs:
-            print(f"  epoch {f['epoch']:>3}/{epochs}  train loss {f['train_loss']:.3f}  "
-                  f"train acc {f['train_acc']:6.1%}  test acc {f['test_acc']:6.1%}  "
-                  f"{f['seconds']:6.1f} s  {f['images_per_second']:8,.0f} img/s")
+            _say(f"  epoch {f['epoch']:>3}/{epochs}  train loss {f['train_loss']:.3f}  "
+                 f"train acc {f['train_acc']:6.1%}  test acc {f['test_acc']:6.1%}  "
+                 f"{f['seconds']:6.1f} s  {f['images_per_second']:8,.0f} img/s")
 
     return report
+
+
+# ---------------------------------------------------------------- the stop button
+
+class _Stop:
+    requested = False
+    watching = False
+
+
+_stop = _Stop()
+
+
+def _watch_cells():
+    """In IPython, forget a stop request when the next cell starts: one press of
+    the stop button stops the rest of its cell's training, not later cells'."""
+    if _stop.watching:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("pre_run_cell", lambda *args: clear_stop())
+        _stop.watching = True
+
+
+def clear_stop():
+    """Forget an earlier stop request, so that fit trains again (done at each new notebook cell)."""
+    _stop.requested = False
 
 
 # ---------------------------------------------------------------- checkpoints
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file could not be loaded safely."""
+    """A checkpoint file could not be saved or loaded safely; the message names the file."""
 
 
 def save_checkpoint(path, model, history=None, **metadata):
-    """Save weights, History and metadata (plain numbers and strings) to `path`."""
-    torch.save({
+    """Save weights, History and metadata to `path`, atomically: a run killed
+    while saving leaves the previous file as it was.
+
+    Metadata is stored as plain numbers, strings, lists and dicts (what
+    weights_only loading accepts); numpy numbers, paths, dates and dataclasses
+    are converted, anything else is refused here rather than at loading time.
+    """
+    path = checkpoint_path(path)
+    content = {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "history": history.to_dict() if history is not None else None,
-        "meta": metadata,
-    }, path)
+        "history": _plain(history.to_dict(), "history") if history is not None else None,
+        "meta": _plain(metadata, "metadata"),
+    }
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        torch.save(content, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def checkpoint_path(path):
+    """The checkpoint's path, its folder created; fails before training, not after it."""
+    path = pathlib.Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CheckpointError(f"cannot create the folder {path.parent} for the checkpoint {path}: {error}") from error
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint path {path} is a folder; give a file name such as {path / 'model.pt'}")
+    if not os.access(path.parent, os.W_OK):
+        raise CheckpointError(f"cannot write the checkpoint {path}: the folder {path.parent} is not writable")
+    return path
+
+
+def _plain(value, where):
+    """`value` as types that torch.load(weights_only=True) reads back."""
+    if value is None or type(value) in (bool, int, float, str) or isinstance(value, torch.Tensor):
+        return value  # exact types: numpy's float64 is a float subclass that would not load back
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (pathlib.PurePath, torch.device, torch.dtype)):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return _plain(value.value, where)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value), where)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return _plain(value.tolist(), where)
+    for plain in (bool, int, float, str):  # subclasses of the plain types, e.g. an IntEnum's value
+        if isinstance(value, plain):
+            return plain(value)
+    raise CheckpointError(f"cannot store {where} in a checkpoint: a {type(value).__name__} would not load back "
+                          f"safely; pass plain numbers, strings, lists or dicts")
 
 
 def load_checkpoint(path, model=None):
@@ -269,15 +453,21 @@ def load_checkpoint(path, model=None):
     Returns a dict with "state_dict", "history" (a History or None) and "meta";
     when `model` is given its weights are loaded into it.
     """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as error:
+    except pickle.UnpicklingError as error:
         raise CheckpointError(
             f"refused to load {path}: it is not a plain checkpoint of tensors and numbers "
             f"(it may contain code that would run when unpickled). Only load checkpoints you "
-            f"made with cnnlib.train.save_checkpoint. Details: {error}"
+            f"made with cnnlib.train.save_checkpoint. Details: {str(error)[:300]}"
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        raise CheckpointError(
+            f"{path} is truncated or corrupt and cannot be read ({type(error).__name__}: {str(error)[:120]}); "
+            f"it was probably cut off while being written: delete it and train or save again"
         ) from error
     if not isinstance(saved, dict) or "state_dict" not in saved:
         raise CheckpointError(f"{path} is not a cnnlib checkpoint (no state_dict)")
@@ -286,53 +476,3 @@ def load_checkpoint(path, model=None):
     if model is not None:
         model.load_state_dict(saved["state_dict"])
     return saved
-
-
-# ---------------------------------------------------------------- recipes from the command line
-
-def run_recipe(name, mode=None, data=None, seed=0, progress=True, verbose=True, on_epoch=None,
-               checkpoint=None, **overrides):
-    """Build and train the recipe `name` for `mode`; return (model, History).
-
-    `overrides` change the recipe's fields (epochs=3, options={"width": 8}, ...).
-    """
-    from . import data as data_module
-    from . import models, recipes
-
-    recipe = recipes.get(name, mode).replace(**overrides)
-    config.seed_everything(seed)
-    if data is None:
-        data = data_module.load_cifar10(mode=mode)
-    model = models.create(recipe.model, **recipe.options)
-    history = fit(model, data, name=name, progress=progress, verbose=verbose, on_epoch=on_epoch,
-                  checkpoint=checkpoint, **recipe.fit_options())
-    history.meta.update(recipe=name, mode=recipe.mode, data=data.source,
-                        parameters=sum(p.numel() for p in model.parameters()))
-    return model, history
-
-
-def main(argv=None):
-    from . import recipes
-
-    parser = argparse.ArgumentParser(prog="python -m cnnlib.train", description="Train one of the course's recipes.")
-    parser.add_argument("recipe", choices=recipes.names(), metavar="RECIPE",
-                        help="one of: " + ", ".join(recipes.names()))
-    parser.add_argument("--mode", choices=config.MODES, default=None, help="quick or full (default: by hardware)")
-    parser.add_argument("--data", default=None, help="auto, torchvision, embedded, or an ImageFolder path")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    parser.add_argument("--checkpoint", default=None, help="save weights and History here")
-    args = parser.parse_args(argv)
-    from . import data as data_module
-
-    mode = config.get_mode(args.mode)
-    data = data_module.load_cifar10(args.data, mode=mode)
-    overrides = {"epochs": args.epochs} if args.epochs else {}
-    model, history = run_recipe(args.recipe, mode=mode, data=data, **overrides)
-    print(history)
-    if args.checkpoint:
-        save_checkpoint(args.checkpoint, model, history, recipe=args.recipe, mode=mode)
-        print(f"saved {args.checkpoint}")
-
-
-if __name__ == "__main__":
-    main()

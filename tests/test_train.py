@@ -1,16 +1,28 @@
+import datetime
 import os
-import pickle
+import pathlib
+import subprocess
+import sys
+import textwrap
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import config, data, models, train
+from cnnlib import config, data, models, recipes, train
 
 
 @pytest.fixture(scope="module")
 def small_data():
     return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=512, test=200)
+
+
+@pytest.fixture(autouse=True)
+def no_stop_request():
+    train.clear_stop()  # a test that presses "stop" must not stop the next test's training
+    yield
+    train.clear_stop()
 
 
 def tiny_model():
@@ -28,6 +40,7 @@ def test_fit_lowers_the_loss_and_fills_the_history(small_data):
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.test_loss[-1] < before.loss
     assert all(s > 0 for s in history.seconds) and all(r > 0 for r in history.images_per_second)
+    assert len(history.eval_seconds) == 3  # evaluation is timed apart from training
     assert history.lr[-1] < history.lr[0] or history.lr[0] == pytest.approx(history.lr[-1])
     assert 0 <= history.final["test_acc"] <= 1
     assert not history.interrupted
@@ -66,6 +79,149 @@ def test_interrupt_keeps_history_and_weights(small_data, tmp_path, capsys):
     assert changed  # the weights trained so far stay in the model
     saved = train.load_checkpoint(path)
     assert saved["history"].interrupted and len(saved["history"]) == 1
+
+
+def test_one_stop_press_skips_the_rest_of_the_cells_training(small_data, capsys):
+    first = tiny_model()
+    forward = first.forward
+    first.forward = lambda x: (_ for _ in ()).throw(KeyboardInterrupt)  # pressed at the first step
+    stopped = train.fit(first, small_data, epochs=2, lr=0.05, batch_size=64, progress=False, verbose=False)
+    second = train.fit(tiny_model(), small_data, epochs=2, lr=0.05, batch_size=64, progress=False, verbose=False)
+    assert stopped.interrupted and len(stopped) == 0
+    assert second.interrupted and len(second) == 0  # a loop over models stops too
+    assert "not trained" in capsys.readouterr().out
+    train.clear_stop()  # what the next notebook cell does
+    third = train.fit(tiny_model(), small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False)
+    assert third.finished
+
+
+def test_divergence_stops_training_and_keeps_the_last_finite_weights(small_data, capsys):
+    config.seed_everything(0)
+    model = models.create("cifar_deep_plain", depth=4, activation="relu", width=8)  # no batch norm to tame it
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    history = train.fit(model, small_data, epochs=5, lr=1e4, batch_size=64, schedule="constant",
+                        progress=False, verbose=False)
+    assert history.diverged and not history.finished
+    assert len(history) < 5
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
+    if len(history) == 1:  # diverged in the first epoch: the initial weights are back
+        assert all(torch.equal(initial[k], v) for k, v in model.state_dict().items() if "running" not in k)
+    assert "diverged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), torch.float16), ((8, 0), torch.bfloat16),
+                                                  ((9, 0), torch.bfloat16), ((6, 1), torch.float16)])
+def test_mixed_precision_follows_the_gpus_compute_capability(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # a T4 answers True too
+    assert train.autocast_dtype(torch.device("cuda"), "auto") == expected
+    scaler = train.gradient_scaler("cpu", expected)  # fp16 needs a GradScaler, bf16 does not
+    assert (scaler is not None) == (expected == torch.float16)
+
+
+def test_precision_on_the_cpu_and_by_request():
+    assert train.autocast_dtype("cpu") is None
+    assert train.autocast_dtype("cuda", "fp32") is None
+    assert train.autocast_dtype("cpu", "fp16") == torch.float16
+    with pytest.raises(ValueError, match="unknown precision"):
+        train.autocast_dtype("cpu", "fp8")
+
+
+def test_a_training_step_with_a_gradient_scaler(small_data):
+    model = tiny_model()
+    optimizer = train.sgd(model, 0.05)
+    scaler = train.gradient_scaler("cpu", torch.float16)
+    images, labels = next(iter(small_data.train_batches(32)))
+    before = [p.detach().clone() for p in model.parameters()]
+    loss, logits = train.training_step(model, optimizer, images, labels, torch.float16, scaler)
+    assert logits.dtype == torch.float16 and torch.isfinite(loss)
+    assert scaler.get_scale() > 1  # the loss was scaled up before backward
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+def test_the_notebook_01_recipes_train_in_float32_everywhere():
+    for name in ("deep_plain_sigmoid", "deep_plain_tanh", "deep_plain_relu", "alexnet_fig1_tanh", "alexnet_fig1_relu"):
+        for mode in config.MODES:
+            assert recipes.get(name, mode).precision == "fp32", (name, mode)
+
+
+def test_evaluate_leaves_the_model_as_it_was_and_scores_any_split(small_data):
+    model = tiny_model().train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    test = train.evaluate(model, small_data)
+    on_train = train.evaluate(model, small_data, split="train")
+    assert model.training  # mode restored
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # batch norm stats untouched
+    assert next(model.parameters()).is_contiguous()  # layout untouched
+    assert 0 <= test.accuracy <= 1 and 0 <= on_train.accuracy <= 1 and test.loss != on_train.loss
+
+
+@pytest.mark.parametrize("bad, message", [(dict(epochs=0), "epochs must be"), (dict(epochs=-1), "epochs must be"),
+                                          (dict(lr=0), "lr must be"), (dict(batch_size=100_000), "larger than")])
+def test_a_budget_that_makes_no_sense_is_refused_before_training(small_data, bad, message):
+    options = dict(epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False) | bad
+    with pytest.raises(ValueError, match=message):
+        train.fit(tiny_model(), small_data, **options)
+
+
+def test_checkpoint_into_a_missing_folder_creates_it(small_data, tmp_path):
+    path = tmp_path / "runs" / "deeper" / "x.pt"
+    history = train.fit(tiny_model(), small_data, epochs=1, lr=0.05, batch_size=64, progress=False,
+                        verbose=False, checkpoint=path)
+    assert train.load_checkpoint(path)["history"].epoch == history.epoch
+
+
+def test_an_unwritable_checkpoint_path_fails_before_training(small_data, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    model = tiny_model()
+    with pytest.raises(train.CheckpointError, match="cannot create the folder"):
+        train.fit(model, small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False,
+                  checkpoint=blocker / "x.pt")
+
+
+def test_metadata_becomes_plain_values_or_is_refused_when_saving(tmp_path):
+    model = nn.Linear(2, 2)
+    path = tmp_path / "meta.pt"
+    recipe = recipes.get("baseline", "quick")
+    train.save_checkpoint(path, model, lr=np.logspace(-3, -1, 3)[1], steps=np.int64(7), folder=pathlib.Path("/x"),
+                          when=datetime.date(2026, 11, 28), recipe=recipe)
+    meta = train.load_checkpoint(path)["meta"]
+    assert meta["lr"] == pytest.approx(0.01) and meta["steps"] == 7 and meta["folder"] == "/x"
+    assert meta["when"] == "2026-11-28" and meta["recipe"]["model"] == "cifar_baseline"
+    with pytest.raises(train.CheckpointError, match=r"metadata\['callback'\].*function"):
+        train.save_checkpoint(tmp_path / "bad.pt", model, callback=print)
+    assert not (tmp_path / "bad.pt").exists()
+
+
+def test_a_run_killed_while_saving_leaves_the_old_checkpoint_intact(tmp_path):
+    path = tmp_path / "model.pt"
+    train.save_checkpoint(path, nn.Linear(4, 4), note="the good one")
+    script = textwrap.dedent(f"""
+        import os, torch
+        from cnnlib import train
+        real_save = torch.save
+        def save_then_die(obj, target, *args, **kwargs):
+            with open(target, "wb") as f:
+                f.write(b"PK half a file")  # a partial write ...
+            os._exit(9)                        # ... and the process is killed
+        torch.save = save_then_die
+        train.save_checkpoint({str(path)!r}, torch.nn.Linear(4, 4), note="never finished")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert result.returncode == 9
+    assert train.load_checkpoint(path)["meta"] == {"note": "the good one"}
+
+
+def test_a_truncated_checkpoint_is_named_and_explained(tmp_path):
+    path = tmp_path / "cut.pt"
+    train.save_checkpoint(path, nn.Linear(64, 64))
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(train.CheckpointError, match=r"cut.pt is truncated or corrupt.*delete it"):
+        train.load_checkpoint(path)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(train.CheckpointError, match="empty.pt is truncated"):
+        train.load_checkpoint(tmp_path / "empty.pt")
 
 
 def test_checkpoint_round_trip(small_data, tmp_path):
