@@ -1,9 +1,12 @@
 """Every trained model's settings, per mode, in one place.
 
 A Recipe names a registered model with its options and the training budget.
-Notebooks, `python -m cnnlib.train RECIPE` and the benchmarks all read it from
-here, so a number in the README and a number in a notebook come from the same
-settings.
+`run` is the one way from a recipe to a trained, recorded model: the
+notebooks, `python -m cnnlib RECIPE` and the benchmarks all call it, so a
+number in the README and a number in a notebook come from the same settings.
+A run with changed settings (more epochs, another width, another seed) is
+recorded under its own name, such as "resnet56 [epochs=10]", so it never
+replaces the standard recipe's record.
 
 quick: the embedded subset on a CPU, small widths, seconds per model.
 full:  the original CIFAR-10 on a GPU, budgets chosen to get close to the
@@ -11,8 +14,11 @@ full:  the original CIFAR-10 on a GPU, budgets chosen to get close to the
 """
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Optional
 
-from . import config
+import torch.nn as nn
+
+from . import config, models, results, train
 
 
 @dataclass(frozen=True)
@@ -27,18 +33,45 @@ class Recipe:
     label_smoothing: float = 0.0
     augment: bool = True
     schedule: str = "linear"
+    precision: str = "auto"
+    name: str = ""  # the recipe's name in RECIPES, set there
 
     def fit_options(self):
         """The keyword arguments of cnnlib.train.fit."""
         return dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                     weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
-                    augment=self.augment, schedule=self.schedule)
+                    augment=self.augment, schedule=self.schedule, precision=self.precision)
 
     def replace(self, **changes):
         """A copy with some fields changed; options are merged, not replaced."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"a Recipe has no field {', '.join(sorted(unknown))}; the fields are "
+                            f"{', '.join(f.name for f in dataclasses.fields(self))}")
         if "options" in changes:
             changes["options"] = {**self.options, **changes["options"]}
         return dataclasses.replace(self, **changes)
+
+    def changes(self):
+        """What differs from the standard recipe of the same name and mode, as "field=value" strings."""
+        standard = RECIPES.get(self.name, {}).get(self.mode)
+        if standard is None:
+            return ["custom"]
+        changed = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                   if f.name != "options" and getattr(self, f.name) != getattr(standard, f.name)]
+        for key in sorted(set(self.options) | set(standard.options)):
+            if self.options.get(key) != standard.options.get(key):
+                changed.append(f"{key}={self.options.get(key)!r}")
+        return [c.replace("'", "") for c in changed]
+
+    def record_name(self, seed=0):
+        """The name a run of this recipe is recorded under: the recipe's name,
+        plus every setting changed from the standard recipe and a seed other than 0."""
+        changed = self.changes() + ([f"seed={seed}"] if seed else [])
+        return f"{self.name} [{', '.join(changed)}]" if changed else self.name
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
 
 
 def _pair(model, quick, full, **shared):
@@ -53,13 +86,14 @@ def _pair(model, quick, full, **shared):
 def _plain(activation, depth):
     # A constant learning rate and no augmentation or weight decay, as in
     # AlexNet's Fig. 1: the speed of training is then the activation's, not
-    # the schedule's or the regularizer's.
+    # the schedule's or the regularizer's. float32 on every device: through
+    # 12 sigmoid layers fp16 gradients can underflow to zero.
     return _pair(
         "cifar_deep_plain",
         quick=dict(epochs=6, batch_size=64, options=dict(width=8 if depth > 4 else 16)),
         full=dict(epochs=15, batch_size=128, options=dict(width=32)),
         lr=0.01 if depth > 4 else 0.05, weight_decay=0.0, schedule="constant", augment=False,
-        options=dict(depth=depth, activation=activation),
+        precision="fp32", options=dict(depth=depth, activation=activation),
     )
 
 
@@ -86,7 +120,7 @@ def _resnet(model):
     )
 
 
-RECIPES = {
+_RECIPES = {
     "baseline": _pair(
         "cifar_baseline",
         quick=dict(epochs=8, batch_size=64, lr=0.05, options=dict(width=16)),
@@ -134,16 +168,55 @@ RECIPES = {
 }
 
 
+RECIPES = {name: {mode: dataclasses.replace(recipe, name=name) for mode, recipe in pair.items()}
+           for name, pair in _RECIPES.items()}
+
+
 def names():
     return sorted(RECIPES)
 
 
 def get(name, mode=None):
     """The recipe `name` for `mode` (default: the current mode)."""
-    mode = config.get_mode(mode)
+    mode = config.get_mode(mode, warn=False)
     try:
         return RECIPES[name][mode]
     except KeyError:
         raise KeyError(f"no recipe named {name!r}; the recipes are: {', '.join(names())}") from None
 
 
+
+
+@dataclass
+class Run:
+    """One trained recipe: its model, History, the recipe as used, the seed,
+    the name it is recorded under and the record (None when not recorded)."""
+
+    name: str
+    recipe: Recipe
+    model: nn.Module
+    history: train.History
+    seed: int = 0
+    record: Optional[dict] = None
+
+    def __repr__(self):
+        return f"Run({self.name!r}: {self.history!r})"
+
+
+def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoint=None, on_epoch=None,
+        progress=True, verbose=True, **overrides):
+    """Build the recipe `name` for `mode`, train it on `cifar` with `seed`, and record the result.
+
+    `overrides` change the recipe's fields (epochs=3, lr=0.1, options={"width": 8}, ...);
+    a changed recipe is recorded under its own name (see Recipe.record_name).
+    Returns a Run. If training is stopped, the Run holds what finished.
+    """
+    recipe = get(name, mode).replace(**overrides)
+    config.seed_everything(seed)
+    model = models.create(recipe.model, **recipe.options)
+    label = recipe.record_name(seed)
+    history = train.fit(model, cifar, name=label, progress=progress, verbose=verbose, on_epoch=on_epoch,
+                        checkpoint=checkpoint, **recipe.fit_options())
+    history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
+    entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if record else None
+    return Run(label, recipe, model, history, seed, entry)

@@ -1,29 +1,39 @@
-"""Recorded results of trained models, so later notebooks compare real runs.
+"""Records of trained runs, and the course's shipped reference results.
 
-Each notebook records what it trained: parameters, multiply-adds, test
-accuracy, training time, images per second, mode, device. Records go to one
-JSON file per mode and device, e.g. assets/results/quick-cpu.json, in the
-course's folder when cnnlib runs from a checkout (else ~/.cache/cnnlib/results,
-or $CNNLIB_RESULTS).
+A learner's runs (notebooks, the command line, nbval, CI) are recorded in the
+user's cache, never in the course's files: one small JSON file per run in
+`<results folder>/<mode>-<device>/`, where the results folder is
+$CNNLIB_RESULTS, else `results` in the data cache ($CNNLIB_DATA, else
+~/.cache/cnnlib). Each file is written whole to a temporary name and then
+renamed, so two notebooks recording at once, or a run killed while writing,
+never leave a broken or half-written record. A run with no finished epoch is
+not recorded, and an interrupted run never replaces a finished one.
+
+The reference results that ship with the course (full mode on a named GPU,
+quick mode on a CPU) are read-only JSON files inside the package
+(cnnlib/references/<mode>-<device>.json), so an installed copy on Colab has
+them too; only `publish` (a maintainer's command) writes them.
 """
+import datetime
+import hashlib
 import json
 import os
 import pathlib
 import re
-import time
 
-from . import config
+import torch
+
+from . import __version__, arith, config
 
 RESULTS_VARIABLE = "CNNLIB_RESULTS"
+REFERENCES = pathlib.Path(__file__).resolve().parent / "references"
 
 
 def results_dir():
+    """Where a learner's records go: $CNNLIB_RESULTS, else the cache's results folder."""
     if os.environ.get(RESULTS_VARIABLE):
-        return pathlib.Path(os.environ[RESULTS_VARIABLE])
-    checkout = pathlib.Path(__file__).resolve().parent.parent / "assets"
-    if checkout.is_dir():
-        return checkout / "results"
-    return pathlib.Path.home() / ".cache" / "cnnlib" / "results"
+        return pathlib.Path(os.environ[RESULTS_VARIABLE]).expanduser()
+    return config.cache_dir() / "results"
 
 
 def device_slug(device=None):
@@ -31,58 +41,165 @@ def device_slug(device=None):
     device = config.get_device(device)
     if device.type != "cuda":
         return "cpu"
-    import torch
-
     return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
 
 
-def results_file(mode, device=None):
-    return results_dir() / f"{mode}-{device_slug(device)}.json"
+def records_folder(mode, device=None):
+    return results_dir() / f"{mode}-{device_slug(device)}"
 
 
-def record(name, model, history, mode, multiply_adds=None, notebook=None, device=None):
-    """Add or replace the record `name` in this mode's and device's results file."""
+def _file_name(name):
+    stem = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", name).strip("_")
+    if stem != name:  # two names that differ only in replaced characters must not share a file
+        stem += "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return stem + ".json"
+
+
+def environment(device):
+    """The software and hardware a run used, for its record."""
+    device = torch.device(device)
+    found = {"torch": torch.__version__, "cnnlib": __version__, "device": config.device_name(device)}
+    try:
+        import torchvision
+
+        found["torchvision"] = torchvision.__version__
+    except ImportError:
+        pass
+    if device.type == "cuda":
+        found.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                     capability=".".join(map(str, torch.cuda.get_device_capability(device))))
+    return found
+
+
+def record(recipe, model, history, seed=0, notebook=None):
+    """Record a trained run of `recipe` (a cnnlib.recipes.Recipe) and return the record.
+
+    The record's name is recipe.record_name(seed): the recipe's own name for
+    its standard settings, a distinct name for any change. Parameters and
+    multiply-adds (one 32x32 image) are counted here from the model.
+    Returns None, recording nothing, when no epoch finished, or when the run
+    was interrupted and a finished record of the same name exists.
+    """
+    name = recipe.record_name(seed)
+    if len(history) == 0:
+        print(f"{name}: not recorded (no epoch finished)")
+        return None
+    device = model_device = next(model.parameters()).device
+    path = records_folder(recipe.mode, model_device) / _file_name(name)
+    if not history.finished:
+        existing = load_record(path) if path.exists() else None
+        if existing is not None and existing.get("finished"):
+            print(f"{name}: this run stopped early, so the finished record of {existing['epochs']} epochs "
+                  f"({existing['recorded']}) is kept")
+            return None
     final = history.final
     entry = {
-        "model": history.meta.get("model", name),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "multiply_adds": multiply_adds,
-        "test_acc": final.get("test_acc"),
-        "train_acc": final.get("train_acc"),
+        "name": name,
+        "recipe_name": recipe.name,
+        "model": recipe.model,
+        "recipe": recipe.to_dict(),
+        "seed": seed,
+        "parameters": arith.count_parameters(model),
+        "multiply_adds": arith.parameter_table(model, (3, 32, 32)).total_multiply_adds,
+        "test_acc": final["test_acc"],
+        "train_acc": final["train_acc"],
+        "test_images": history.meta.get("test_images"),
         "epochs": len(history),
         "train_seconds": round(history.train_seconds, 2),
-        "images_per_second": round(final.get("images_per_second", 0.0), 1),
-        "mode": mode,
-        "device": config.device_name(device),
+        "eval_seconds": round(sum(history.eval_seconds), 2),
+        "images_per_second": round(final["images_per_second"], 1),
+        "mode": recipe.mode,
         "data": history.meta.get("data"),
         "notebook": notebook,
+        "finished": history.finished,
         "interrupted": history.interrupted,
-        "recorded": time.strftime("%Y-%m-%d"),
+        "diverged": history.diverged,
+        "history": {k: getattr(history, k) for k in ("train_loss", "train_acc", "test_loss", "test_acc")},
+        "environment": environment(device),
+        "recorded": datetime.date.today().isoformat(),
     }
-    path = results_file(mode, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    records = load_file(path)
-    records[name] = entry
-    path.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+    write_json(path, entry)
     return entry
 
 
-def load_file(path):
+def write_json(path, value):
+    """Write `value` as JSON to `path` atomically: a temporary file in the same folder, then a rename."""
     path = pathlib.Path(path)
-    if not path.exists():
-        return {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{id(value)}.partial")
+    try:
+        temporary.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_record(path):
+    path = pathlib.Path(path)
     try:
         return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); fix or delete it") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a valid record ({error}); delete it and run again") from error
 
 
 def load(mode=None, device=None):
-    """The records of one mode and device: {name: record}. Empty if none yet."""
-    return load_file(results_file(config.get_mode(mode), device))
+    """The learner's records of one mode and device: {name: record}. Empty if none yet."""
+    folder = records_folder(config.get_mode(mode), device)
+    return _load_folder(folder)
+
+
+def _load_folder(folder):
+    records = {}
+    for path in sorted(pathlib.Path(folder).glob("*.json")):
+        entry = load_record(path)
+        records[entry["name"]] = entry
+    return records
 
 
 def load_all():
-    """Every results file in the results folder: {file stem: {name: record}}."""
+    """Every mode and device the learner has records for: {"quick-cpu": {name: record}, ...}."""
     folder = results_dir()
-    return {p.stem: load_file(p) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+    if not folder.is_dir():
+        return {}
+    return {sub.name: _load_folder(sub) for sub in sorted(folder.iterdir()) if sub.is_dir()}
+
+
+# ---------------------------------------------------------------- shipped references
+
+def references(mode=None):
+    """The shipped reference records: {"full-nvidia-h100-80gb-hbm3": {name: record}, ...},
+    only those of `mode` when it is given."""
+    found = {}
+    for path in sorted(REFERENCES.glob("*.json")):
+        if mode is None or path.stem.startswith(f"{mode}-"):
+            found[path.stem] = load_record(path)
+    return found
+
+
+def reference(name, mode="full"):
+    """The most recently recorded shipped reference for the run `name` in `mode`, or None."""
+    candidates = [records[name] for records in references(mode).values() if name in records]
+    return max(candidates, key=lambda r: r.get("recorded", ""), default=None)
+
+
+def describe_reference(name, mode="full"):
+    """One line for showing a shipped reference beside a learner's run, or a line saying there is none."""
+    ref = reference(name, mode)
+    if ref is None:
+        return f"{name}: no {mode}-mode reference recorded yet"
+    return (f"{name}: {ref['test_acc']:.1%} test accuracy after {ref['epochs']} epochs, recorded in {mode} mode "
+            f"on {ref['environment']['device']} on {ref['recorded']} (shipped reference, not measured now)")
+
+
+def publish(mode, device_slug_, folder=None):
+    """Merge the records of `<results folder>/<mode>-<device>` into the shipped reference
+    file cnnlib/references/<mode>-<device>.json (a maintainer's step, never run by notebooks)."""
+    folder = pathlib.Path(folder) if folder else results_dir() / f"{mode}-{device_slug_}"
+    new = _load_folder(folder)
+    if not new:
+        raise ValueError(f"no records in {folder} to publish")
+    target = REFERENCES / f"{mode}-{device_slug_}.json"
+    merged = load_record(target) if target.exists() else {}
+    merged.update(new)
+    write_json(target, merged)
+    return target

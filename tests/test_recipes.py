@@ -1,7 +1,21 @@
+import subprocess
+import sys
+
 import pytest
 import torch
 
-from cnnlib import models, recipes, train
+from cnnlib import cli, config, data, models, recipes, results, train
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=256, test=100)
+
+
+@pytest.fixture(autouse=True)
+def results_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
+    train.clear_stop()
 
 
 @pytest.mark.parametrize("name", recipes.names())
@@ -18,11 +32,14 @@ def test_full_recipes_are_at_least_as_large_as_quick_ones(name):
     quick, full = recipes.get(name, "quick"), recipes.get(name, "full")
     assert full.epochs >= quick.epochs
     assert full.model == quick.model and full.mode == "full" and quick.mode == "quick"
+    assert quick.name == full.name == name
 
 
-def test_replace_merges_options():
+def test_replace_merges_options_and_rejects_unknown_fields():
     recipe = recipes.get("baseline", "quick").replace(epochs=1, options={"num_classes": 5})
     assert recipe.epochs == 1 and recipe.options == {"width": 16, "num_classes": 5}
+    with pytest.raises(TypeError, match="no field epoch"):
+        recipe.replace(epoch=3)
 
 
 def test_unknown_recipe_lists_the_recipes():
@@ -30,11 +47,61 @@ def test_unknown_recipe_lists_the_recipes():
         recipes.get("resnet9000", "quick")
 
 
-def test_command_line_trains_a_recipe(tmp_path, capsys):
-    path = tmp_path / "baseline.pt"
-    train.main(["baseline", "--mode", "quick", "--data", "embedded", "--epochs", "1", "--checkpoint", str(path)])
+def test_a_changed_recipe_gets_its_own_record_name():
+    standard = recipes.get("resnet56", "quick")
+    assert standard.record_name() == "resnet56"
+    assert standard.replace(epochs=standard.epochs).record_name() == "resnet56"  # unchanged is unchanged
+    changed = standard.replace(epochs=10, options={"width": 16})
+    assert changed.record_name() == "resnet56 [epochs=10, width=16]"
+    assert standard.record_name(seed=3) == "resnet56 [seed=3]"
+
+
+def test_run_trains_records_and_returns_what_it_used(small_data):
+    run = recipes.run("baseline", small_data, seed=0, mode="quick", epochs=1, options={"width": 4},
+                      progress=False, verbose=False, notebook="test")
+    assert run.name == "baseline [epochs=1, width=4]"
+    assert run.recipe.epochs == 1 and run.recipe.options["width"] == 4
+    assert len(run.history) == 1 and run.history.meta["recipe"] == "baseline"
+    record = results.load("quick", device="cpu")[run.name]
+    assert record == run.record
+    assert record["recipe_name"] == "baseline" and record["model"] == "cifar_baseline"
+    assert record["parameters"] == sum(p.numel() for p in run.model.parameters())
+    assert record["multiply_adds"] > record["parameters"]
+    assert record["recipe"]["epochs"] == 1 and record["seed"] == 0 and record["notebook"] == "test"
+    assert "baseline" not in results.load("quick", device="cpu")  # the standard record is left alone
+
+
+def test_run_is_repeatable_for_a_seed(small_data):
+    runs = [recipes.run("baseline", small_data, seed=1, mode="quick", epochs=1, options={"width": 4},
+                        record=False, progress=False, verbose=False) for _ in range(2)]
+    assert runs[0].history.step_loss == runs[1].history.step_loss
+    assert runs[0].record is None
+
+
+def test_command_line_trains_records_and_saves(tmp_path, capsys):
+    path = tmp_path / "checkpoints" / "baseline.pt"
+    code = cli.main(["baseline", "--mode", "quick", "--data", "embedded", "--epochs", "1",
+                     "--checkpoint", str(path)])
     out = capsys.readouterr().out
-    assert "History(1 epochs" in out
+    assert code == 0 and "History(1 epochs" in out and "recorded as 'baseline [epochs=1]'" in out
     saved = train.load_checkpoint(path)
-    assert saved["meta"] == {"recipe": "baseline", "mode": "quick"}
+    assert saved["meta"]["recipe"]["name"] == "baseline" and saved["meta"]["name"] == "baseline [epochs=1]"
     assert len(saved["history"]) == 1
+
+
+@pytest.mark.parametrize("epochs", ["0", "-1"])
+def test_command_line_refuses_a_budget_of_no_epochs(epochs, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["baseline", "--mode", "quick", "--epochs", epochs])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_command_line_help_names_the_environment_variables():
+    help_text = cli.parser().format_help()
+    for variable in (config.MODE_VARIABLE, config.CACHE_VARIABLE, results.RESULTS_VARIABLE):
+        assert variable in help_text
+
+
+def test_python_dash_m_cnnlib_runs():
+    result = subprocess.run([sys.executable, "-m", "cnnlib", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "RECIPE" in result.stdout

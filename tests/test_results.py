@@ -1,22 +1,117 @@
 import json
+import pathlib
+import subprocess
+import sys
+import textwrap
 
+import pytest
 import torch.nn as nn
 
-from cnnlib import results, train
+from cnnlib import config, recipes, results, train
 
 
-def test_record_and_load(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path))
-    model = nn.Linear(4, 2)
-    history = train.History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[0.5, 0.7], test_loss=[1.1, 0.8],
-                            test_acc=[0.4, 0.6], lr=[0.1, 0.0], seconds=[2.0, 3.0],
-                            images_per_second=[100.0, 120.0], meta={"model": "linear", "data": "embedded subset"})
-    entry = results.record("linear", model, history, mode="quick", multiply_adds=8, notebook="00", device="cpu")
-    assert entry["parameters"] == 10 and entry["test_acc"] == 0.6 and entry["train_seconds"] == 5.0
-    saved = json.loads((tmp_path / "quick-cpu.json").read_text())
-    assert saved["linear"]["images_per_second"] == 120.0
-    assert results.load("quick", device="cpu")["linear"]["multiply_adds"] == 8
+@pytest.fixture(autouse=True)
+def results_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+
+
+def model():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+
+
+def history(epochs=2, **flags):
+    return train.History(epoch=list(range(1, epochs + 1)), train_loss=[1.0] * epochs, train_acc=[0.7] * epochs,
+                         test_loss=[1.1] * epochs, test_acc=[0.6] * epochs, lr=[0.1] * epochs,
+                         seconds=[2.0] * epochs, images_per_second=[120.0] * epochs, eval_seconds=[0.5] * epochs,
+                         meta={"data": "embedded subset"}, **flags)
+
+
+def test_record_and_load():
+    recipe = recipes.get("baseline", "quick")
+    entry = results.record(recipe, model(), history(), notebook="00")
+    assert entry["name"] == "baseline" and entry["parameters"] == 3 * 4 * 9 + 4 + 4 * 10 + 10
+    assert entry["test_acc"] == 0.6 and entry["train_seconds"] == 4.0 and entry["eval_seconds"] == 1.0
+    assert entry["multiply_adds"] == 4 * 27 * 30 * 30 + 40  # conv at 30x30 output, then the linear layer
+    assert entry["environment"]["torch"] and entry["finished"]
+    assert results.load("quick", device="cpu") == {"baseline": entry}
     assert list(results.load_all()) == ["quick-cpu"]
-    # A second record of the same name replaces the first.
-    results.record("linear", model, history, mode="quick", notebook="01", device="cpu")
-    assert results.load("quick", device="cpu")["linear"]["notebook"] == "01"
+
+
+def test_learners_records_go_to_the_cache_never_into_the_package(monkeypatch, tmp_path):
+    monkeypatch.delenv(results.RESULTS_VARIABLE)
+    monkeypatch.setenv(config.CACHE_VARIABLE, str(tmp_path / "cache"))
+    assert results.results_dir() == tmp_path / "cache" / "results"
+    package = pathlib.Path(results.__file__).parent
+    assert package not in results.results_dir().parents
+
+
+def test_a_changed_recipe_never_replaces_the_standard_record():
+    standard = recipes.get("resnet20", "quick")
+    results.record(standard, model(), history())
+    results.record(standard.replace(epochs=30), model(), history())
+    assert sorted(results.load("quick", device="cpu")) == ["resnet20", "resnet20 [epochs=30]"]
+
+
+def test_no_finished_epoch_is_not_recorded(capsys):
+    assert results.record(recipes.get("baseline", "quick"), model(), history(epochs=0, interrupted=True)) is None
+    assert results.load("quick", device="cpu") == {}
+    assert "not recorded" in capsys.readouterr().out
+
+
+def test_an_interrupted_run_never_replaces_a_finished_record(capsys):
+    recipe = recipes.get("baseline", "quick")
+    finished = results.record(recipe, model(), history(epochs=8))
+    assert results.record(recipe, model(), history(epochs=3, interrupted=True)) is None
+    assert results.load("quick", device="cpu")["baseline"] == finished
+    assert "finished record of 8 epochs" in capsys.readouterr().out
+    other = recipes.get("vgg16", "quick")
+    assert results.record(other, model(), history(epochs=3, interrupted=True))["interrupted"]  # nothing to keep
+
+
+def test_a_write_is_atomic(monkeypatch, tmp_path):
+    path = tmp_path / "results" / "one.json"
+    results.write_json(path, {"a": 1})
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", fail)
+    with pytest.raises(OSError):
+        results.write_json(path, {"a": 2})
+    assert json.loads(path.read_bytes()) == {"a": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["one.json"]  # no partial file left behind
+
+
+def test_two_processes_recording_at_once_lose_nothing(tmp_path):
+    script = textwrap.dedent("""
+        import sys, torch.nn as nn
+        from cnnlib import recipes, results, train
+        writer = sys.argv[1]
+        h = train.History(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_loss=[1.0], test_acc=[0.5],
+                          lr=[0.1], seconds=[1.0], images_per_second=[1.0], eval_seconds=[0.1])
+        recipe = recipes.get("baseline", "quick")
+        for i in range(60):
+            # half the names shared by both writers, half their own
+            name_seed = i if i % 2 else 1000 + i + (100 if writer == "b" else 0)
+            results.record(recipe, nn.Linear(2, 2), h, seed=name_seed)
+    """)
+    env = {**__import__("os").environ, results.RESULTS_VARIABLE: str(tmp_path / "shared")}
+    writers = [subprocess.Popen([sys.executable, "-c", script, w], env=env) for w in ("a", "b")]
+    assert [w.wait() for w in writers] == [0, 0]
+    folder = tmp_path / "shared" / "quick-cpu"
+    records = [json.loads(p.read_text()) for p in folder.glob("*.json")]  # every file is whole JSON
+    assert len(records) == 30 + 2 * 30
+    assert not list(folder.glob(".*partial"))
+
+
+def test_references_are_published_by_the_maintainer_and_read_back():
+    assert results.reference("resnet20") is None
+    assert "no full-mode reference" in results.describe_reference("resnet20")
+    results.record(recipes.get("resnet20", "full"), model(), history(epochs=40))
+    target = results.publish("full", "cpu")
+    assert target.parent == results.REFERENCES and target.name == "full-cpu.json"
+    reference = results.reference("resnet20", mode="full")
+    assert reference["epochs"] == 40
+    line = results.describe_reference("resnet20")
+    assert "60.0% test accuracy after 40 epochs" in line and "not measured now" in line

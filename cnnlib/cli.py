@@ -1,0 +1,61 @@
+"""The command line: train one of the course's recipes, as a notebook would.
+
+    python -m cnnlib resnet20 --mode quick
+    python -m cnnlib resnet56 --mode full --data torchvision --checkpoint runs/resnet56.pt
+"""
+import argparse
+
+from . import config, data, recipes, results, train
+
+ENVIRONMENT_HELP = f"""environment variables:
+  {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)
+  {config.CACHE_VARIABLE}     where CIFAR-10 is downloaded and cached (default: ~/.cache/cnnlib)
+  {results.RESULTS_VARIABLE}  where runs are recorded (default: the results folder in that cache)
+"""
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m cnnlib", description="Train one of the course's recipes and record it.",
+                                epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("recipe", choices=recipes.names(), metavar="RECIPE", help="one of: " + ", ".join(recipes.names()))
+    p.add_argument("--mode", choices=config.MODES, default=None,
+                   help=f"quick or full (default: ${config.MODE_VARIABLE}, else by hardware)")
+    p.add_argument("--data", default=None,
+                   help="auto, torchvision, embedded, or an ImageFolder path (default: embedded in quick mode, auto in full)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="train this many epochs instead of the recipe's")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--precision", choices=train.PRECISIONS, default=None,
+                   help="override the recipe's precision (auto: bf16 on GPUs of compute capability 8.0+, fp16 below)")
+    p.add_argument("--checkpoint", default=None, help="save weights and History to this file (its folder is created)")
+    p.add_argument("--no-record", action="store_true", help="do not record the run in the results folder")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    mode = config.get_mode(args.mode)
+    if args.checkpoint:
+        train.checkpoint_path(args.checkpoint)  # a path that cannot be written fails now, not after training
+    cifar = data.load_cifar10(args.data, mode=mode)
+    overrides = {}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.precision is not None:
+        overrides["precision"] = args.precision
+    run = recipes.run(args.recipe, cifar, seed=args.seed, mode=mode, record=not args.no_record,
+                      notebook="command line", **overrides)
+    print(run.history)
+    if args.checkpoint:
+        train.save_checkpoint(args.checkpoint, run.model, run.history, recipe=run.recipe, seed=args.seed,
+                              name=run.name)
+        print(f"saved {args.checkpoint}")
+    if run.record is not None:
+        print(f"recorded as {run.name!r} in {results.records_folder(mode, cifar.device)}")
+    return 130 if run.history.interrupted else 0
