@@ -1,110 +1,317 @@
-"""The claim check that closes every notebook.
+"""The claim check that closes every notebook, and the course's one noise rule.
 
-Each row is a claim of the lecture notes (IDs as in claims.md), the number
-measured for it in this run, and a verdict computed from that number:
+Each row is a claim of the lecture notes (IDs as in claims.md), the note's
+own Korean line beside its English translation, and one of two kinds:
 
-- "holds": the measurement agrees with the note;
-- "corrected: ...": the note is imprecise and the measurement gives the right figure;
-- "does not hold": the measurement contradicts the note;
-- "inconclusive at this budget": the run was too small to tell (quick mode, say).
+- a *demonstration* shows a mechanism, an arithmetic fact or a shape by
+  construction (a grouped convolution equals two towers; 25 vs 18 weights).
+  It cannot come out otherwise, and says so: "shown by construction", or
+  "corrected" where the construction shows the note is imprecise.
+- an *experiment* is a training result. Its verdict comes only from the
+  noise rule below: a difference counts when it is larger than two standard
+  errors; otherwise the verdict is "inconclusive at this budget".
 
-The verdict is derived from the arguments `holds` and `conclusive`, which a
-notebook computes from its measurements; there is no way to type one in.
+The noise rule, once for the whole course (`compare`): the standard error of
+a difference between two rates (accuracies, error rates) measured on n
+images each is the binomial one, sqrt(p1(1-p1)/n1 + p2(1-p2)/n2); when
+several seeds ran, the spread of the seeds' values adds its own standard
+error (sqrt(var1/k1 + var2/k2)) in quadrature. For a quantity that is not a
+rate (steps to a target, say) only the seed spread can give the noise, so
+one seed is never enough for a verdict.
+
+Verdicts are computed from the measurements a notebook passes in; there is
+no way to type one in.
 """
-import html
+import math
+import statistics
 from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from .table import Table
+
+
+@dataclass(frozen=True)
+class Claim:
+    note: str      # the note's own line(s), verbatim Korean
+    english: str   # what the note says, in English
+    remark: str = ""  # how the English reads the note, where that needs saying
+
 
 CLAIMS = {
-    "G-1": "CNNs are used mainly in classification, detection, localization and segmentation.",
-    "A-1": "AlexNet is split into two towers (two GPUs) because one GPU had too little memory.",
-    "A-2": "ReLU was a success factor of AlexNet; stacking layers does not ruin it.",
-    "A-3": "Local response normalization: a strong response suppresses its neighbours across channels.",
-    "A-4": "Overlapping pooling (3x3 windows, stride 2).",
-    "A-5": "Data augmentation.",
-    "A-6": "Dropout: some neurons are set to zero.",
-    "R-1": "ReLU keeps the gradient of a linear model: slope 1 for positive input, however large.",
-    "R-2": "ReLU networks are easy to train.",
-    "R-3": "ReLU networks generalize well.",
-    "R-4": "ReLU overcomes vanishing gradients; sigmoid's slope is at most 0.25, so through L layers a gradient can shrink by 0.25^L.",
-    "V-1": "VGG increases depth with 3x3 convolutions only; VGG16/19 are named by their weight layers.",
-    "V-2": "The fully connected layers are done as convolutions, so the network runs on any input size.",
-    "V-3": "Two stacked 3x3 convolutions see 5x5, the same as one 5x5.",
-    "V-4": "3x3 + 3x3 = 18 weights per channel pair against 25 for a 5x5: 'about 1.5x' fewer.",
-    "I-1": "GoogLeNet repeats similar sub-networks (Network in Network).",
-    "I-2": "An Inception block fans one input out to branches with different receptive fields and concatenates them.",
-    "I-3": "This reduces the network's total parameter count.",
-    "I-4": "A convolution's parameter count does not depend on the input's spatial size (its compute does).",
-    "I-5": "A 1x1 convolution keeps the spatial size and reduces channels, cutting parameters further.",
-    "S-1": "Deeper plain networks are harder to train: higher training and test error, so not overfitting.",
-    "S-2": "An identity shortcut lets the layers learn only the residual, and training works better.",
-    "S-3": "This makes much deeper networks trainable.",
-    "S-4": "Batch norm after each convolution; the identity is added 'after the nonlinear activation'.",
-    "S-5": "A 1x1 convolution matches dimensions on the shortcut when they change.",
-    "S-6": "Bottleneck: 1x1 reduce, 3x3, 1x1 expand; fewer parameters and less compute per block.",
-    "S-7": "Performance increases while parameter size decreases.",
-    "D-1": "DenseNet concatenates instead of adding (addition mixes the two values).",
-    "D-2": "Because of concatenation the channel count keeps growing; each layer sees all earlier maps.",
-    "D-3": "The channels grow 'exponentially'.",
-    "D-4": "Transition layers (1x1 conv + pooling, compression) shrink the map between dense blocks.",
+    "G-1": Claim("Classification / Detection / Localization / Segmentation 에서 주로 사용",
+                 "CNNs are used mainly in classification, detection, localization and segmentation."),
+    "A-1": Claim("입력은 같지만 network가 두 개로 나뉘는 것은 GPU 부족을 해결하기 위함",
+                 "The input is the same, but the network is split in two to cope with too little GPU memory."),
+    "A-2": Claim("( Not Linear하기 때문에 마지막 scope의 값이 1이 되므로 network가 쌓였을 때 망칠 수 있는 요인이 되지 않음 )",
+                 "A success factor of AlexNet: ReLU; its last slope is 1, so stacking layers does not ruin the network.",
+                 "an interpretation: the line literally says 'because it is not linear, the value of the last "
+                 "scope becomes 1, so it does not become a factor that ruins the network when stacked'; "
+                 "'scope' is read as 'slope' and the unnamed activation as ReLU"),
+    "A-3": Claim("특정 입력 공간에서 response 많이 나오면 죽여버리는 Local Response Normalization",
+                 "Local response normalization 'kills' the other responses where one place responds strongly."),
+    "A-4": Claim("Overlapping Pooling", "Overlapping pooling is one of AlexNet's success factors."),
+    "A-5": Claim("Data augmentation", "Data augmentation is one of AlexNet's success factors."),
+    "A-6": Claim("Dropout (Neuron 중에서 몇 개 0으로 변환)", "Dropout: some of the neurons are set to zero."),
+    "R-1": Claim("linear model이 갖는 좋은 성질(gradient가 activation 값이 커도 gradient 값 그대로 가짐)들을 유지",
+                 "ReLU keeps the good property of linear models: the gradient stays as it is even when the "
+                 "activation is large."),
+    "R-2": Claim("학습에 용이함", "ReLU networks are easy to train."),
+    "R-3": Claim("좋은 Generalization", "ReLU networks generalize well."),
+    "R-4": Claim("Vanishing gradient problem 극복 - neuron의 값이 크면(0에서 많이 벗어나면) activation 기준하는 "
+                 "gradient slope가 0에 가까워지는 activation funciton 사용의 문제 발생하지 않게 됨",
+                 "ReLU overcomes the vanishing gradient problem: the trouble of activations whose slope nears 0 "
+                 "when a unit's value is far from 0 does not arise."),
+    "V-1": Claim("3x3 convolution filter로만 depth를 늘려간다 / layer의 개수에 따라 VGG16, VGG19도 존재",
+                 "VGG increases depth with 3x3 convolution filters only; by the number of layers there are also "
+                 "VGG16 and VGG19."),
+    "V-2": Claim("fully connected layer들에게는 1x1 convolution을 사용함",
+                 "The fully connected layers use 1x1 convolutions."),
+    "V-3": Claim("3x3이 두 번 이뤄질 경우 receptive field는 5x5가 됨. 그러나 receptive field 차원에서는 3x3 쓰나 5x5 쓰나 똑같음",
+                 "Two 3x3 convolutions in a row have a 5x5 receptive field: in receptive field, two 3x3 and one "
+                 "5x5 are the same."),
+    "V-4": Claim("3x3과 5x5 사이 parameter 개수 차이가 1.5배정도 나게 됨 / 5x5 = 25, 3x3+3x3=18",
+                 "The parameter counts of 3x3 (twice) and 5x5 differ by about 1.5x: 5x5 = 25, 3x3 + 3x3 = 18."),
+    "I-1": Claim("비슷해보이는 network들의 반복 (Network In Network)",
+                 "GoogLeNet repeats similar-looking networks (Network in Network)."),
+    "I-2": Claim("하나의 입력이 들어왔을 때 여러 개로 펼쳐졌다가 하나로 다시 합쳐짐",
+                 "An Inception block spreads one input into several branches and merges them into one again."),
+    "I-3": Claim("전체적인 network parameter의 개수를 줄여줌", "This reduces the network's total parameter count."),
+    "I-4": Claim("convolution은 각각의 spatial 위치에 더해지는 convolution filter가 동일하기 때문에, paramter 숫자와 "
+                 "spatial dimension은 연관이 없음",
+                 "A convolution applies the same filter at every position, so its parameter count does not "
+                 "depend on the spatial size."),
+    "I-5": Claim("1x1 convolution은 spatial dimension은 그대로 둔 상태로 channel 방향 정보를 줄임으로써 parameter "
+                 "개수를 줄임",
+                 "A 1x1 convolution keeps the spatial size and reduces the channels, which cuts parameters."),
+    "S-1": Claim("Neural network가 깊어질수록 train하기 어려워진다 / training error와 test error 모두 줄어들긴 했으므로 "
+                 "overfitting은 아님",
+                 "The deeper a network, the harder it is to train; training and test error both did fall, so "
+                 "this is not overfitting (overfitting: training error falls while test error rises)."),
+    "S-2": Claim("학습 layer가 학습하고자 하는 quantity는 residual(차이)만 학습하게 됨 / 이전과 비교해 결과적으로 학습 "
+                 "자체를 더 잘 시킬 수 있게 됨",
+                 "With an identity map the layers learn only the residual (the difference), and training works "
+                 "better than before."),
+    "S-3": Claim("network를 deep하게 더 쌓을 수 있는 가능성 보임",
+                 "This shows that networks can be stacked much deeper."),
+    "S-4": Claim("identity map을 nonlinear activation 이후에 추가하고, batch normalization을 convolution 이후에 추가함",
+                 "The identity map is added after the nonlinear activation, and batch normalization after each "
+                 "convolution."),
+    "S-5": Claim("그 사이에 차원을 맞춰주기 위해 1x1 convolution 사용",
+                 "A 1x1 convolution is used to match the dimensions in between."),
+    "S-6": Claim("1x1 convolution으로 channel 줄이고 / 줄어든 channel에서 3x3(또는 5x5) convolution 수행함으로써 "
+                 "receptive field 키우고 / 다시 1x1 convolution으로 원하는 channel로 맞춰줌",
+                 "Bottleneck: a 1x1 convolution reduces the channels, a 3x3 (or 5x5) on fewer channels grows the "
+                 "receptive field, a 1x1 restores the channels; fewer parameters and less compute."),
+    "S-7": Claim("PERFORMANCE INCREASES while PARAMETER SIZE DECREASES",
+                 "Performance increases while parameter size decreases."),
+    "D-1": Claim("ResNet과 다르게 DenseNet은 이미 channel과 spatial dimension이 같으므로 두 개의 값이 섞이는 addition "
+                 "대신 concatenation을 사용",
+                 "Unlike ResNet, DenseNet, whose channel and spatial sizes are already the same, concatenates "
+                 "instead of adding, which would mix the two values."),
+    "D-2": Claim("concatenation 사용하기 때문에 channel이 점점 커짐",
+                 "Because of concatenation, the channel count keeps growing."),
+    "D-3": Claim("뒤에 있는 것은 앞에 있는 것 모두를 다 concatenate하기 때문에 기하급수적으로 커짐",
+                 "Each later layer concatenates everything before it, so the channels grow 'exponentially'."),
+    "D-4": Claim("Dense Block으로 feature map을 계속 키워서 convolution map을 키움",
+                 "Dense blocks keep widening the feature map; (the course adds: transition layers, a 1x1 "
+                 "convolution and pooling, shrink it between blocks).",
+                 "the transition layers are not in the note; the course adds them to complete the picture"),
 }
 
-INCONCLUSIVE = "inconclusive at this budget"
+DEMONSTRATION, EXPERIMENT = "demonstration", "experiment"
 
+
+@dataclass(frozen=True)
+class Verdict:
+    english: str
+    korean: str
+
+    def __str__(self):
+        return f"{self.english} · {self.korean}"
+
+
+HOLDS = Verdict("holds", "성립")
+SHOWN = Verdict("shown by construction", "시연")
+CORRECTED = Verdict("corrected", "수정")
+DOES_NOT_HOLD = Verdict("does not hold in this setting", "이 설정에서는 성립하지 않음")
+INCONCLUSIVE = Verdict("inconclusive at this budget", "판단 보류")
+
+
+# ---------------------------------------------------------------- the noise rule
+
+@dataclass(frozen=True)
+class Difference:
+    """A measured difference, oriented so that positive means "as the claim says",
+    with its standard error (see the module docstring for the rule)."""
+
+    value: float
+    standard_error: float
+    unit: str = "points"  # "points": value is a difference of rates, shown x100
+
+    @property
+    def threshold(self):
+        """Two standard errors: a smaller difference is noise."""
+        return 2 * self.standard_error
+
+    @property
+    def decided(self):
+        return math.isfinite(self.standard_error) and abs(self.value) > self.threshold
+
+    @property
+    def supports(self):
+        return self.decided and self.value > 0
+
+    @property
+    def contradicts(self):
+        return self.decided and self.value < 0
+
+    def __str__(self):
+        scale = 100 if self.unit == "points" else 1
+        if not math.isfinite(self.standard_error):
+            return f"{scale * self.value:+.3g} {self.unit} (noise unknown: one seed)"
+        return f"{scale * self.value:+.1f} {self.unit}, noise ±{scale * self.threshold:.1f}"
+
+
+def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None):
+    """The difference `claimed - other` between two rates measured on n (and n_other) images,
+    with the course's standard error: binomial, plus the seed spread when seeds are given.
+
+    claimed, other: the rates (e.g. test accuracies) in the order the claim expects
+    the larger first; seeds, seeds_other: per-seed values, if several seeds ran
+    (then claimed and other should be their means).
+    """
+    n_other = n if n_other is None else n_other
+    if not (0 <= claimed <= 1 and 0 <= other <= 1) or n < 1 or n_other < 1:
+        raise ValueError(f"compare takes rates in [0, 1] on at least one image, got {claimed}, {other}, n={n}")
+    binomial = claimed * (1 - claimed) / n + other * (1 - other) / n_other
+    spread = 0.0
+    if seeds is not None or seeds_other is not None:
+        spread = _seed_variance(seeds) + _seed_variance(seeds_other)
+    return Difference(claimed - other, math.sqrt(binomial + spread))
+
+
+def compare_seeds(claimed, other, unit=""):
+    """The difference of the means of two per-seed measurements that are not rates
+    (e.g. steps to reach a target), with the standard error from their spread.
+    With fewer than two seeds on either side the noise is unknown: no verdict."""
+    error = math.sqrt(_seed_variance(claimed) + _seed_variance(other))
+    return Difference(statistics.fmean(claimed) - statistics.fmean(other), error, unit)
+
+
+def _seed_variance(values):
+    """The variance of the mean of `values`, or inf when fewer than two seeds ran."""
+    if values is None:
+        return 0.0
+    values = list(values)
+    if len(values) < 2:
+        return math.inf
+    return statistics.variance(values) / len(values)
+
+
+# ---------------------------------------------------------------- the table
 
 @dataclass(frozen=True)
 class ClaimRow:
     claim_id: str
-    claim: str
+    kind: str
+    aspect: str
     measured: str
-    verdict: str
+    verdict: Verdict
+    detail: str = ""
+    reference: str = ""
 
+    @property
+    def claim(self):
+        return CLAIMS[self.claim_id]
 
-def verdict(holds, conclusive=True, correction=None):
-    """The verdict that `holds` (a bool computed from measurements) and `conclusive` support."""
-    if not conclusive:
-        return INCONCLUSIVE
-    if holds:
-        return "holds"
-    return f"corrected: {correction}" if correction else "does not hold"
+    @property
+    def verdict_text(self):
+        return f"{self.verdict}: {self.detail}" if self.detail else str(self.verdict)
 
 
 class ClaimCheck:
-    """A table of claims, measurements and verdicts; shows itself as HTML in a notebook."""
+    """A table of claims, what was shown or measured, and verdicts; HTML in a notebook, text elsewhere."""
 
     def __init__(self, title="Claim check"):
         self.title = title
         self.rows = []
 
-    def add(self, claim_id, measured, holds, conclusive=True, correction=None):
-        """Add one claim. measured: the numbers, as text; holds, conclusive: computed from them.
+    def demonstration(self, claim_id, shown, holds, correction=None, aspect=""):
+        """A row shown by construction. holds: computed from what was shown;
+        correction: the right statement, for a note that the construction corrects."""
+        if holds:
+            verdict, detail = SHOWN, ""
+        elif correction:
+            verdict, detail = CORRECTED, correction
+        else:
+            verdict, detail = DOES_NOT_HOLD, ""
+        return self._add(ClaimRow(_known(claim_id), DEMONSTRATION, aspect, shown, verdict, detail))
 
-        correction: for a claim the note states imprecisely, the right figure
-        (used when `holds` is False).
+    def experiment(self, claim_id, measured, differences, correction=None, given=None, aspect="",
+                   reference=None):
+        """A training result judged by the noise rule.
+
+        differences: one Difference or several, each oriented so that positive
+        supports the claim. The claim holds when every difference supports it,
+        does not hold (or is corrected, when `correction` is given) when any
+        contradicts it, and is inconclusive otherwise. given: (bool, reason), a
+        precondition without which the run cannot judge the claim (e.g. "the
+        variant without dropout overfits"). reference: a line with the shipped
+        full-mode evidence (see cnnlib.results.describe_reference), shown beside.
         """
-        if claim_id not in CLAIMS:
-            raise KeyError(f"unknown claim {claim_id!r}; the IDs are those of lecture-notes/claims.md")
-        row = ClaimRow(claim_id, CLAIMS[claim_id], measured,
-                       verdict(bool(holds), bool(conclusive), correction))
+        if isinstance(differences, Difference):
+            differences = [differences]
+        detail = ""
+        if given is not None and not given[0]:
+            verdict, detail = INCONCLUSIVE, given[1]
+        elif any(d.contradicts for d in differences):
+            verdict, detail = (CORRECTED, correction) if correction else (DOES_NOT_HOLD, "")
+        elif all(d.supports for d in differences):
+            verdict = HOLDS
+        else:
+            verdict = INCONCLUSIVE
+            detail = "the difference is within the noise" if all(
+                math.isfinite(d.standard_error) for d in differences) else "one seed cannot tell the noise"
+        row = ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, verdict, detail, reference or "")
+        return self._add(row)
+
+    def _add(self, row):
         self.rows.append(row)
         return row
 
     def verdicts(self):
+        """{claim ID: verdict} (the last row of each ID)."""
         return {row.claim_id: row.verdict for row in self.rows}
+
+    def table(self):
+        with_reference = any(row.reference for row in self.rows)
+        headers = ["claim", "the note (노트)", "in English", "kind", "shown or measured", "verdict"]
+        headers += ["full-mode reference"] if with_reference else []
+        rows = []
+        for row in self.rows:
+            kind = f"{row.kind} ({row.aspect})" if row.aspect else row.kind
+            english = row.claim.english + (f" [{row.claim.remark}]" if row.claim.remark else "")
+            cells = [row.claim_id, row.claim.note, english, kind, row.measured, row.verdict_text]
+            rows.append(cells + ([row.reference] if with_reference else []))
+        return Table(headers, rows, title=self.title)
 
     def __str__(self):
         lines = [self.title]
         for row in self.rows:
-            lines.append(f"{row.claim_id:4} {row.verdict}\n     claim:    {row.claim}\n     measured: {row.measured}")
+            lines.append(f"{row.claim_id:4} {row.kind:13} {row.verdict_text}\n"
+                         f"     노트:     {row.claim.note}\n"
+                         f"     claim:    {row.claim.english}\n"
+                         f"     {'shown' if row.kind == DEMONSTRATION else 'measured'}:    {row.measured}"
+                         + (f"\n     reference: {row.reference}" if row.reference else ""))
         return "\n".join(lines)
 
-    def __repr__(self):
-        return str(self)
+    __repr__ = __str__
 
     def _repr_html_(self):
-        cells = "".join(
-            f"<tr><td><b>{html.escape(r.claim_id)}</b></td><td style='text-align:left'>{html.escape(r.claim)}</td>"
-            f"<td style='text-align:left'>{html.escape(r.measured)}</td><td style='text-align:left'>{html.escape(r.verdict)}</td></tr>"
-            for r in self.rows
-        )
-        return (f"<h4>{html.escape(self.title)}</h4><table><thead><tr><th>claim</th><th>the note says</th>"
-                f"<th>measured in this run</th><th>verdict</th></tr></thead><tbody>{cells}</tbody></table>")
+        return self.table()._repr_html_()
+
+
+def _known(claim_id):
+    if claim_id not in CLAIMS:
+        raise KeyError(f"unknown claim {claim_id!r}; the IDs are those of lecture-notes/claims.md")
+    return claim_id

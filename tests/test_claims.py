@@ -1,26 +1,89 @@
+import math
+
 import pytest
 
-from cnnlib.claims import INCONCLUSIVE, ClaimCheck, verdict
+from cnnlib import claims
 
 
-def test_verdict_follows_the_measurement():
-    assert verdict(True) == "holds"
-    assert verdict(False) == "does not hold"
-    assert verdict(False, correction="1.39x") == "corrected: 1.39x"
-    assert verdict(True, conclusive=False) == INCONCLUSIVE
-    assert verdict(False, conclusive=False, correction="x") == INCONCLUSIVE
+def test_every_claim_of_the_notes_has_its_korean_line_and_english():
+    expected = {"G-1"} | {f"A-{i}" for i in range(1, 7)} | {f"R-{i}" for i in range(1, 5)} | \
+        {f"V-{i}" for i in range(1, 5)} | {f"I-{i}" for i in range(1, 6)} | {f"S-{i}" for i in range(1, 8)} | \
+        {f"D-{i}" for i in range(1, 5)}
+    assert set(claims.CLAIMS) == expected
+    for claim in claims.CLAIMS.values():
+        assert claim.note and claim.english
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in claim.note) or claim.note.isascii()
 
 
-def test_claim_check_rows_and_html():
-    check = ClaimCheck("test")
-    ratio = 25 / 18
-    check.add("V-4", f"ratio {ratio:.2f}", holds=abs(ratio - 1.5) < 0.05, correction=f"{ratio:.2f}x")
-    check.add("V-3", "field 5", holds=True)
-    assert check.verdicts() == {"V-4": "corrected: 1.39x", "V-3": "holds"}
-    assert "ratio 1.39" in check._repr_html_()
-    assert "V-3" in str(check)
+def test_the_noise_rule_is_two_binomial_standard_errors():
+    d = claims.compare(0.60, 0.50, n=1000)
+    se = math.sqrt(0.6 * 0.4 / 1000 + 0.5 * 0.5 / 1000)
+    assert d.value == pytest.approx(0.10) and d.standard_error == pytest.approx(se)
+    assert d.threshold == pytest.approx(2 * se) and d.supports
+    small = claims.compare(0.52, 0.50, n=1000)
+    assert not small.decided  # 2 points on 1,000 images is within the noise (about 4.4 points)
+    assert claims.compare(0.52, 0.50, n=100_000).supports  # the same gap on 100,000 images is not
 
 
-def test_unknown_claim_is_refused():
+def test_seed_spread_adds_to_the_noise():
+    without = claims.compare(0.60, 0.55, n=10_000)
+    with_seeds = claims.compare(0.60, 0.55, n=10_000, seeds=[0.58, 0.62, 0.60], seeds_other=[0.50, 0.60, 0.55])
+    assert with_seeds.standard_error > without.standard_error
+    one_seed = claims.compare(0.60, 0.55, n=10_000, seeds=[0.60], seeds_other=[0.55])
+    assert not one_seed.decided  # one seed gives no spread: the noise is unknown
+
+
+def test_quantities_that_are_not_rates_need_several_seeds():
+    assert not claims.compare_seeds([100], [300]).decided
+    steps = claims.compare_seeds([300, 320, 310], [100, 110, 105], unit="steps")
+    assert steps.supports and steps.value == pytest.approx(205)
+
+
+@pytest.mark.parametrize("claimed, other, verdict", [
+    (0.70, 0.50, claims.HOLDS), (0.50, 0.70, claims.DOES_NOT_HOLD), (0.51, 0.50, claims.INCONCLUSIVE)])
+def test_an_experiment_gives_each_verdict_from_made_up_measurements(claimed, other, verdict):
+    check = claims.ClaimCheck()
+    row = check.experiment("R-2", "made up", claims.compare(claimed, other, n=1000))
+    assert row.verdict == verdict and row.kind == claims.EXPERIMENT
+
+
+def test_an_experiment_with_several_differences_needs_all_of_them():
+    check = claims.ClaimCheck()
+    clear, noise, against = (claims.compare(0.7, 0.5, 1000), claims.compare(0.51, 0.5, 1000),
+                             claims.compare(0.5, 0.7, 1000))
+    assert check.experiment("S-1", "", [clear, clear]).verdict == claims.HOLDS
+    assert check.experiment("S-1", "", [clear, noise]).verdict == claims.INCONCLUSIVE
+    assert check.experiment("S-1", "", [clear, against]).verdict == claims.DOES_NOT_HOLD
+    corrected = check.experiment("S-1", "", [clear, against], correction="the right figure")
+    assert corrected.verdict == claims.CORRECTED and "the right figure" in corrected.verdict_text
+
+
+def test_a_precondition_that_fails_makes_the_experiment_inconclusive_and_says_why():
+    check = claims.ClaimCheck()
+    row = check.experiment("A-6", "", claims.compare(0.7, 0.5, 1000), given=(False, "no variant overfits yet"))
+    assert row.verdict == claims.INCONCLUSIVE and "no variant overfits yet" in row.verdict_text
+
+
+def test_demonstrations_are_labelled_as_shown_never_as_measured():
+    check = claims.ClaimCheck()
+    shown = check.demonstration("V-3", "two 3x3 see 5x5", holds=True)
+    corrected = check.demonstration("V-4", "25/18 = 1.39x", holds=False, correction="1.39x, not 1.5x")
+    assert shown.verdict == claims.SHOWN and shown.kind == claims.DEMONSTRATION
+    assert corrected.verdict == claims.CORRECTED and "1.39x" in corrected.verdict_text
+    text = str(check)
+    assert "shown by construction" in text and "measured:" not in text.split("V-4")[0]
+
+
+def test_the_table_shows_the_note_and_both_languages():
+    check = claims.ClaimCheck("Claim check (test)")
+    check.demonstration("R-1", "slope 1", holds=True)
+    check.experiment("R-2", "loss", claims.compare(0.6, 0.5, 100), reference="resnet20: 91.0% (H100, 2026-12-01)")
+    html = check._repr_html_()
+    assert "학습에 용이함" in html and "easy to train" in html
+    assert "성립" in html or "판단 보류" in html
+    assert "시연" in html and "H100" in html
+
+
+def test_unknown_claim_ids_are_refused():
     with pytest.raises(KeyError, match="unknown claim"):
-        ClaimCheck().add("X-9", "1", holds=True)
+        claims.ClaimCheck().demonstration("X-9", "", holds=True)
