@@ -9,7 +9,9 @@ own Korean line beside its English translation, and one of two kinds:
   "corrected" where the construction shows the note is imprecise.
 - an *experiment* is a training result. Its verdict comes only from the
   noise rule below: a difference counts when it is larger than two standard
-  errors; otherwise the verdict is "inconclusive at this budget".
+  errors. Then the claim "holds", or is "not reproduced in this setting"
+  (the experiment's "does not hold": one setting cannot refute a claim in
+  general), or "corrected"; otherwise it is "inconclusive at this budget".
 
 The noise rule, once for the whole course (`compare`): the standard error of
 a difference between two rates (accuracies, error rates) measured on n
@@ -40,85 +42,107 @@ class Claim:
 CLAIMS = {
     "G-1": Claim("Classification / Detection / Localization / Segmentation 에서 주로 사용",
                  "CNNs are used mainly in classification, detection, localization and segmentation."),
-    "A-1": Claim("입력은 같지만 network가 두 개로 나뉘는 것은 GPU 부족을 해결하기 위함",
-                 "The input is the same, but the network is split in two to cope with too little GPU memory."),
+    "A-1": Claim("입력은 같지만 network가 두 개로 나뉘는 것은 GPU 부족을 해결하기 위함 / - GPI 충족 (2 GPUs)",
+                 "The input is the same; the network is split in two to make up for too little GPU (two GPUs).",
+                 "the course adds the paper's reason: one GTX 580 had only 3 GB of memory"),
     "A-2": Claim("( Not Linear하기 때문에 마지막 scope의 값이 1이 되므로 network가 쌓였을 때 망칠 수 있는 요인이 되지 않음 )",
-                 "A success factor of AlexNet: ReLU; its last slope is 1, so stacking layers does not ruin the network.",
-                 "an interpretation: the line literally says 'because it is not linear, the value of the last "
-                 "scope becomes 1, so it does not become a factor that ruins the network when stacked'; "
-                 "'scope' is read as 'slope' and the unnamed activation as ReLU"),
+                 "ReLU, a success factor of AlexNet: non-linear, but its slope is 1 for positive input, so "
+                 "stacking layers does not ruin the network.",
+                 "our reading (해석) of a garbled aside in the list of success factors: literally 'because it is "
+                 "not linear, the value of the last scope becomes 1, so it does not become a factor that ruins "
+                 "the network when stacked'; the line names no activation, and 'scope' is read as 'slope'"),
     "A-3": Claim("특정 입력 공간에서 response 많이 나오면 죽여버리는 Local Response Normalization",
-                 "Local response normalization 'kills' the other responses where one place responds strongly."),
-    "A-4": Claim("Overlapping Pooling", "Overlapping pooling is one of AlexNet's success factors."),
-    "A-5": Claim("Data augmentation", "Data augmentation is one of AlexNet's success factors."),
-    "A-6": Claim("Dropout (Neuron 중에서 몇 개 0으로 변환)", "Dropout: some of the neurons are set to zero."),
+                 "Local response normalization: where a particular input region responds strongly, the response "
+                 "is damped ('killed').",
+                 "in the paper the division runs over neighbouring channels at the same position"),
+    "A-4": Claim("Overlapping Pooling", "Overlapping pooling is one of AlexNet's success factors.",
+                 "the paper's windows: 3x3, stride 2"),
+    "A-5": Claim("- Data augmentation", "Data augmentation is one of AlexNet's success factors."),
+    "A-6": Claim("- Dropout (Neuron 중에서 몇 개 0으로 변환)", "Dropout: some of the neurons are set to zero."),
     "R-1": Claim("linear model이 갖는 좋은 성질(gradient가 activation 값이 커도 gradient 값 그대로 가짐)들을 유지",
-                 "ReLU keeps the good property of linear models: the gradient stays as it is even when the "
-                 "activation is large."),
+                 "ReLU keeps the good properties of a linear model: the gradient keeps its value even when the "
+                 "activation is large.",
+                 "precisely: the slope is 1 for every positive input"),
     "R-2": Claim("학습에 용이함", "ReLU networks are easy to train."),
     "R-3": Claim("좋은 Generalization", "ReLU networks generalize well."),
-    "R-4": Claim("Vanishing gradient problem 극복 - neuron의 값이 크면(0에서 많이 벗어나면) activation 기준하는 "
+    "R-4": Claim("Vanishing gradient problem 극복 / - neuron의 값이 크면(0에서 많이 벗어나면) activation 기준하는 "
                  "gradient slope가 0에 가까워지는 activation funciton 사용의 문제 발생하지 않게 됨",
-                 "ReLU overcomes the vanishing gradient problem: the trouble of activations whose slope nears 0 "
-                 "when a unit's value is far from 0 does not arise."),
+                 "ReLU overcomes the vanishing gradient problem: the slope no longer goes to 0 when a unit's value "
+                 "is large (far from 0).",
+                 "for large positive values; for negative values ReLU's slope is 0"),
     "V-1": Claim("3x3 convolution filter로만 depth를 늘려간다 / layer의 개수에 따라 VGG16, VGG19도 존재",
                  "VGG increases depth with 3x3 convolution filters only; by the number of layers there are also "
                  "VGG16 and VGG19."),
     "V-2": Claim("fully connected layer들에게는 1x1 convolution을 사용함",
-                 "The fully connected layers use 1x1 convolutions."),
+                 "1x1 convolutions are used for the fully connected layers."),
     "V-3": Claim("3x3이 두 번 이뤄질 경우 receptive field는 5x5가 됨. 그러나 receptive field 차원에서는 3x3 쓰나 5x5 쓰나 똑같음",
-                 "Two 3x3 convolutions in a row have a 5x5 receptive field: in receptive field, two 3x3 and one "
-                 "5x5 are the same."),
-    "V-4": Claim("3x3과 5x5 사이 parameter 개수 차이가 1.5배정도 나게 됨 / 5x5 = 25, 3x3+3x3=18",
-                 "The parameter counts of 3x3 (twice) and 5x5 differ by about 1.5x: 5x5 = 25, 3x3 + 3x3 = 18."),
+                 "Two 3x3 convolutions in a row have a 5x5 receptive field: in receptive field, using 3x3 "
+                 "(twice) or 5x5 is the same."),
+    "V-4": Claim("layer를 두 개 쌓음으로써 parameter set가 2배로 늘어나게 되어 3x3과 5x5 사이 parameter 개수 차이가 "
+                 "1.5배정도 나게 됨 / 비교했을 때 5x5 = 25, 3x3+3x3=18",
+                 "A 5x5 has about 1.5x the parameters of two stacked 3x3: 5x5 = 25, 3x3 + 3x3 = 18."),
     "I-1": Claim("비슷해보이는 network들의 반복 (Network In Network)",
                  "GoogLeNet repeats similar-looking networks (Network in Network)."),
-    "I-2": Claim("하나의 입력이 들어왔을 때 여러 개로 펼쳐졌다가 하나로 다시 합쳐짐",
-                 "An Inception block spreads one input into several branches and merges them into one again."),
-    "I-3": Claim("전체적인 network parameter의 개수를 줄여줌", "This reduces the network's total parameter count."),
+    "I-2": Claim("하나의 입력이 들어왔을 때 여러 개로 펼쳐졌다가 하나로 다시 합쳐짐 / - 하나의 입력에 대해 여러 개의 "
+                 "receptive field를 갖는 filter를 거치고, 이거를 통해 여러 개의 response들을 concatenate하는 효과를 가짐",
+                 "An Inception block spreads one input into several branches, filters with several receptive "
+                 "fields, and concatenates their responses into one again."),
+    "I-3": Claim("전체적인 network parameter의 개수를 줄여줌", "This reduces the network's overall parameter count."),
     "I-4": Claim("convolution은 각각의 spatial 위치에 더해지는 convolution filter가 동일하기 때문에, paramter 숫자와 "
                  "spatial dimension은 연관이 없음",
-                 "A convolution applies the same filter at every position, so its parameter count does not "
-                 "depend on the spatial size."),
-    "I-5": Claim("1x1 convolution은 spatial dimension은 그대로 둔 상태로 channel 방향 정보를 줄임으로써 parameter "
-                 "개수를 줄임",
-                 "A 1x1 convolution keeps the spatial size and reduces the channels, which cuts parameters."),
+                 "A convolution applies the same filter at every position, so its parameter count has nothing "
+                 "to do with the spatial size.",
+                 "its compute does depend on the spatial size"),
+    "I-5": Claim("3x3으로 충분히 parameter 줄였으나 더 줄이고 싶을 때 1x1 convolution 사용 - 1x1 convolution은 spatial "
+                 "dimension은 그대로 둔 상태로 channel 방향 정보를 줄임으로써 parameter 개수를 줄임",
+                 "To cut parameters further than 3x3 does, use a 1x1 convolution: it keeps the spatial size and "
+                 "reduces the channels."),
     "S-1": Claim("Neural network가 깊어질수록 train하기 어려워진다 / training error와 test error 모두 줄어들긴 했으므로 "
-                 "overfitting은 아님",
-                 "The deeper a network, the harder it is to train; training and test error both did fall, so "
-                 "this is not overfitting (overfitting: training error falls while test error rises)."),
-    "S-2": Claim("학습 layer가 학습하고자 하는 quantity는 residual(차이)만 학습하게 됨 / 이전과 비교해 결과적으로 학습 "
-                 "자체를 더 잘 시킬 수 있게 됨",
-                 "With an identity map the layers learn only the residual (the difference), and training works "
-                 "better than before."),
+                 "overfitting은 아님 / - Overfitting : trainig error가 줄어들지만 test error가 커지는 경우",
+                 "Deeper networks get harder to train. The training and test errors both did fall, so this is not "
+                 "overfitting (overfitting: the training error falls while the test error rises).",
+                 "the course measures He et al.'s Fig. 1 form: the deeper plain net ends with higher training "
+                 "error, and thus higher test error, than the shallower one"),
+    "S-2": Claim("input이 밑에서부터 위로 올라가는 identity map 추가 / 학습 layer가 학습하고자 하는 quantity는 "
+                 "residual(차이)만 학습하게 됨 / 이전과 비교해 결과적으로 학습 자체를 더 잘 시킬 수 있게 됨",
+                 "An identity map carries the input upward; the layers learn only the residual (the difference), "
+                 "and training works better than before."),
     "S-3": Claim("network를 deep하게 더 쌓을 수 있는 가능성 보임",
-                 "This shows that networks can be stacked much deeper."),
+                 "This showed that networks could be stacked much deeper."),
     "S-4": Claim("identity map을 nonlinear activation 이후에 추가하고, batch normalization을 convolution 이후에 추가함",
-                 "The identity map is added after the nonlinear activation, and batch normalization after each "
+                 "The identity map is added after the nonlinear activation, and batch normalization after the "
                  "convolution."),
     "S-5": Claim("그 사이에 차원을 맞춰주기 위해 1x1 convolution 사용",
-                 "A 1x1 convolution is used to match the dimensions in between."),
+                 "A 1x1 convolution is used in between to match the dimensions.",
+                 "our reading (해석): on the shortcut where the shape changes (the note does not say 'shortcut'; "
+                 "the bottleneck's 1x1 layers also match dimensions)"),
     "S-6": Claim("1x1 convolution으로 channel 줄이고 / 줄어든 channel에서 3x3(또는 5x5) convolution 수행함으로써 "
-                 "receptive field 키우고 / 다시 1x1 convolution으로 원하는 channel로 맞춰줌",
-                 "Bottleneck: a 1x1 convolution reduces the channels, a 3x3 (or 5x5) on fewer channels grows the "
-                 "receptive field, a 1x1 restores the channels; fewer parameters and less compute."),
+                 "receptive field 키우고 / 다시 1x1 convolution으로 원하는 channel로 맞춰줌 / - bottleneck layer : "
+                 "이전 layer와 비교했을 때 더 적은 layer를 가지고 있는 것",
+                 "Bottleneck: a 1x1 convolution reduces the channels, a 3x3 (or 5x5) on the fewer channels grows "
+                 "the receptive field, a 1x1 restores the channels; a bottleneck layer 'has fewer layers'."),
     "S-7": Claim("PERFORMANCE INCREASES while PARAMETER SIZE DECREASES",
-                 "Performance increases while parameter size decreases."),
+                 "Performance increases while parameter size decreases.",
+                 "the line closes the bottleneck lines; the course tests the broader reading across architectures"),
     "D-1": Claim("ResNet과 다르게 DenseNet은 이미 channel과 spatial dimension이 같으므로 두 개의 값이 섞이는 addition "
                  "대신 concatenation을 사용",
-                 "Unlike ResNet, DenseNet, whose channel and spatial sizes are already the same, concatenates "
-                 "instead of adding, which would mix the two values."),
+                 "Unlike ResNet, DenseNet uses concatenation instead of addition (which mixes the two values), "
+                 "since the channel and spatial dimensions are already the same."),
     "D-2": Claim("concatenation 사용하기 때문에 channel이 점점 커짐",
-                 "Because of concatenation, the channel count keeps growing."),
-    "D-3": Claim("뒤에 있는 것은 앞에 있는 것 모두를 다 concatenate하기 때문에 기하급수적으로 커짐",
-                 "Each later layer concatenates everything before it, so the channels grow 'exponentially'."),
+                 "Because concatenation is used, the channels keep growing."),
+    "D-3": Claim("뒤에 있는 것은 앞에 있는 것 모두를 다 concatenate하기 때문에 기하급수적으로 커짐 - convolution의 "
+                 "feature map의 channel 크기와 parameter 개수도 같이 커짐",
+                 "Each later layer concatenates all the earlier ones, so the channels grow 'exponentially', and "
+                 "the parameter count with them."),
     "D-4": Claim("Dense Block으로 feature map을 계속 키워서 convolution map을 키움",
-                 "Dense blocks keep widening the feature map; (the course adds: transition layers, a 1x1 "
-                 "convolution and pooling, shrink it between blocks).",
-                 "the transition layers are not in the note; the course adds them to complete the picture"),
+                 "Dense blocks keep enlarging the feature map.",
+                 "the course adds: between blocks, transition layers (1x1 convolution with compression, 2x2 "
+                 "average pooling) shrink it again"),
 }
 
 DEMONSTRATION, EXPERIMENT = "demonstration", "experiment"
+KIND_NAMES = {DEMONSTRATION: "demonstration · 시연", EXPERIMENT: "experiment · 실험"}
+ASPECT_NAMES = {"mechanism": "mechanism · 작동 원리", "effect": "effect · 효과"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +157,8 @@ class Verdict:
 HOLDS = Verdict("holds", "성립")
 SHOWN = Verdict("shown by construction", "시연")
 CORRECTED = Verdict("corrected", "수정")
-DOES_NOT_HOLD = Verdict("does not hold in this setting", "이 설정에서는 성립하지 않음")
+DOES_NOT_HOLD = Verdict("does not hold", "성립하지 않음")
+NOT_REPRODUCED = Verdict("not reproduced in this setting", "이 설정에서는 재현되지 않음")
 INCONCLUSIVE = Verdict("inconclusive at this budget", "판단 보류")
 
 
@@ -252,9 +277,11 @@ class ClaimCheck:
         """A training result judged by the noise rule.
 
         differences: one Difference or several, each oriented so that positive
-        supports the claim. The claim holds when every difference supports it,
-        does not hold (or is corrected, when `correction` is given) when any
-        contradicts it, and is inconclusive otherwise. given: (bool, reason), a
+        supports the claim. The claim holds when every difference supports it;
+        when any contradicts it, it is "not reproduced in this setting" (a
+        run in one setting can contradict a claim, not refute it in general)
+        or "corrected" when `correction` gives the right statement; otherwise
+        it is inconclusive. given: (bool, reason), a
         precondition without which the run cannot judge the claim (e.g. "the
         variant without dropout overfits"). reference: a line with the shipped
         full-mode evidence (see cnnlib.results.describe_reference), shown beside.
@@ -265,7 +292,8 @@ class ClaimCheck:
         if given is not None and not given[0]:
             verdict, detail = INCONCLUSIVE, given[1]
         elif any(d.contradicts for d in differences):
-            verdict, detail = (CORRECTED, correction) if correction else (DOES_NOT_HOLD, "")
+            # A training run in one setting can contradict a claim, not refute it in general.
+            verdict, detail = (CORRECTED, correction) if correction else (NOT_REPRODUCED, "")
         elif all(d.supports for d in differences):
             verdict = HOLDS
         else:
@@ -285,11 +313,11 @@ class ClaimCheck:
 
     def table(self):
         with_reference = any(row.reference for row in self.rows)
-        headers = ["claim", "the note (노트)", "in English", "kind", "shown or measured", "verdict"]
-        headers += ["full-mode reference"] if with_reference else []
+        headers = ["claim", "노트 원문 (the note)", "in English", "kind", "shown or measured", "verdict (판정)"]
+        headers += ["full-mode reference (전체 모드 참고값)"] if with_reference else []
         rows = []
         for row in self.rows:
-            kind = f"{row.kind} ({row.aspect})" if row.aspect else row.kind
+            kind = KIND_NAMES[row.kind] + (f" ({ASPECT_NAMES.get(row.aspect, row.aspect)})" if row.aspect else "")
             english = row.claim.english + (f" [{row.claim.remark}]" if row.claim.remark else "")
             cells = [row.claim_id, row.claim.note, english, kind, row.measured, row.verdict_text]
             rows.append(cells + ([row.reference] if with_reference else []))

@@ -40,7 +40,7 @@ def test_quantities_that_are_not_rates_need_several_seeds():
 
 
 @pytest.mark.parametrize("claimed, other, verdict", [
-    (0.70, 0.50, claims.HOLDS), (0.50, 0.70, claims.DOES_NOT_HOLD), (0.51, 0.50, claims.INCONCLUSIVE)])
+    (0.70, 0.50, claims.HOLDS), (0.50, 0.70, claims.NOT_REPRODUCED), (0.51, 0.50, claims.INCONCLUSIVE)])
 def test_an_experiment_gives_each_verdict_from_made_up_measurements(claimed, other, verdict):
     check = claims.ClaimCheck()
     row = check.experiment("R-2", "made up", claims.compare(claimed, other, n=1000))
@@ -53,7 +53,7 @@ def test_an_experiment_with_several_differences_needs_all_of_them():
                              claims.compare(0.5, 0.7, 1000))
     assert check.experiment("S-1", "", [clear, clear]).verdict == claims.HOLDS
     assert check.experiment("S-1", "", [clear, noise]).verdict == claims.INCONCLUSIVE
-    assert check.experiment("S-1", "", [clear, against]).verdict == claims.DOES_NOT_HOLD
+    assert check.experiment("S-1", "", [clear, against]).verdict == claims.NOT_REPRODUCED
     corrected = check.experiment("S-1", "", [clear, against], correction="the right figure")
     assert corrected.verdict == claims.CORRECTED and "the right figure" in corrected.verdict_text
 
