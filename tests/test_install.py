@@ -22,7 +22,7 @@ COLAB = {
 }
 # Import names of the packages cnnlib may import, and their distribution names.
 DISTRIBUTION = {"torch": "torch", "torchvision": "torchvision", "matplotlib": "matplotlib",
-                "ipywidgets": "ipywidgets", "torchinfo": "torchinfo", "tqdm": "tqdm", "PIL": "pillow"}
+                "ipywidgets": "ipywidgets", "tqdm": "tqdm", "PIL": "pillow"}
 # Not declared, because something declared brings them: IPython is imported only
 # inside notebooks (Jupyter ships it); numpy is a requirement of matplotlib and torchvision.
 BROUGHT_BY_OTHERS = {"IPython", "numpy"}
