@@ -74,6 +74,16 @@ class History:
     def train_seconds(self):
         return sum(self.seconds)
 
+    def step_error(self, window=1):
+        """Training error of every step, each averaged over the `window` steps up to it
+        (a trailing mean, so step i never looks at later steps)."""
+        errors = [1 - a for a in self.step_acc]
+        total, smoothed = 0.0, []
+        for i, e in enumerate(errors):
+            total += e - (errors[i - window] if i >= window else 0.0)
+            smoothed.append(total / min(i + 1, window))
+        return smoothed
+
     def to_dict(self):
         return asdict(self)
 

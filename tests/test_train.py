@@ -288,3 +288,9 @@ def test_history_round_trips_through_a_dict(small_data):
                             lr=[0.1], seconds=[2.0], images_per_second=[100.0])
     again = train.History.from_dict(history.to_dict())
     assert again == history and "test acc 40.0%" in repr(again)
+
+
+def test_step_error_is_a_trailing_mean_of_the_training_error():
+    history = train.History(step_acc=[0.0, 0.5, 1.0, 0.5])
+    assert history.step_error() == pytest.approx([1.0, 0.5, 0.0, 0.5])
+    assert history.step_error(window=2) == pytest.approx([1.0, 0.75, 0.25, 0.25])
