@@ -25,6 +25,7 @@ from typing import NamedTuple
 import torch.nn as nn
 
 from ._registry import register
+from .init import he_initialize, initialize_classifier
 
 
 class ConvRow(NamedTuple):
@@ -117,18 +118,11 @@ class AlexNet(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d(pool_size)
         self.classifier = classifier
-        self._initialize()
-
-    def _initialize(self):
         # He initialization keeps the signal's scale through the ReLUs without
         # batch norm (the paper's N(0, 0.01) needs its hand-tuned biases and
-        # learning rate); small final weights start every class score near 0.
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-        nn.init.normal_(self.classifier[-1].weight, std=0.01)
+        # learning rate).
+        he_initialize(self, mode="fan_in", layers=(nn.Conv2d, nn.Linear))
+        initialize_classifier(self.classifier[-1])
 
     def forward(self, x):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))

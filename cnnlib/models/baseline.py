@@ -10,6 +10,7 @@ vanish on the way down.
 import torch.nn as nn
 
 from ._registry import register
+from .init import glorot_initialize, he_initialize, initialize_classifier
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -62,19 +63,11 @@ class DeepPlainCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_in, num_classes)
         self.activation = activation
-        self._initialize()
-
-    def _initialize(self):
-        for m in self.features:
-            if isinstance(m, nn.Conv2d):
-                if self.activation == "relu":
-                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-                else:
-                    nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain(self.activation))
-                nn.init.zeros_(m.bias)
-        # A small classifier starts every variant at the same loss, log(10).
-        nn.init.normal_(self.classifier.weight, std=0.01)
-        nn.init.zeros_(self.classifier.bias)
+        if activation == "relu":
+            he_initialize(self.features, mode="fan_in")
+        else:
+            glorot_initialize(self.features, gain=nn.init.calculate_gain(activation))
+        initialize_classifier(self.classifier)  # every variant starts at the same loss, log(10)
 
     def conv_layers(self):
         """The convolutions in order from input to output (for per-layer gradient norms)."""

@@ -23,8 +23,8 @@ inception(3a), then Table 1's blocks on 32, 16 and 8 pixel maps.
 import torch
 import torch.nn as nn
 
-from ._init import he_initialize
 from ._registry import register
+from .init import he_initialize
 
 # Table 1: name: (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)
 INCEPTION_TABLE = {
@@ -146,7 +146,7 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_classes)
-        he_initialize(self)
+        he_initialize(self, mode="fan_out")  # torchvision's choice
 
     def forward(self, x):
         x = self.maxpool1(self.conv1(x))
@@ -188,7 +188,7 @@ class CifarGoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(c, num_classes)
-        he_initialize(self)
+        he_initialize(self, mode="fan_out")  # torchvision's choice
 
     def forward(self, x):
         x = self.maxpool3(self.inception3(self.stem(x)))

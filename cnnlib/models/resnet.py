@@ -26,8 +26,8 @@ option A shortcuts.
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._init import he_initialize
 from ._registry import register
+from .init import he_initialize
 
 
 def conv3x3(in_planes, out_planes, stride=1):
@@ -171,7 +171,7 @@ class ResNet(nn.Module):
         self.layer4, c = _make_layer(block, c, 512, layers[3], 2, shortcut, residual)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes)
-        he_initialize(self)
+        he_initialize(self, mode="fan_out")  # torchvision's choice
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -205,7 +205,7 @@ class CifarResNet(nn.Module):
         self.final_act = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU()) if preact else nn.Identity()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c, num_classes)
-        he_initialize(self)
+        he_initialize(self, mode="fan_out")  # torchvision's choice
 
     def forward(self, x):
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))

@@ -26,6 +26,7 @@ import math
 import torch.nn as nn
 
 from ._registry import register
+from .init import he_initialize, initialize_classifier
 
 # Table 1: channels of each 3x3 convolution, "M" for a 2x2 max pooling.
 CONFIGS = {
@@ -67,21 +68,9 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d(pool_size) if pool_size else nn.Identity()
         self.classifier = classifier
-        self._initialize()
-
-    def _initialize(self):
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-        # Small final weights start every class score near 0.
-        nn.init.normal_(self.classifier[-1].weight, std=0.01)
+        he_initialize(self.features, mode="fan_out")  # torchvision's choice for VGG
+        he_initialize(self.classifier, mode="fan_in", layers=(nn.Linear,))
+        initialize_classifier(self.classifier[-1])
 
     def forward(self, x):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
