@@ -200,6 +200,45 @@ def test_densenet_bc_100_12_matches_the_hand_count_and_the_papers_0_8M():
     assert count_params(models.create("cifar_densenet_bc_small")) == densenet_bc_params(40, 12)
 
 
+# Notebook 06 prints these four at L=100, k=12 (section 3's B and C, each and together).
+NOTEBOOK_06_VARIANTS = {(False, 1.0): 6_979_642, (True, 1.0): 1_210_066, (False, 0.5): 4_068_490,
+                        (True, 0.5): 769_162}
+
+
+@pytest.mark.parametrize("bottleneck, compression", sorted(NOTEBOOK_06_VARIANTS))
+def test_cifar_densenet_variants_match_notebook_06(bottleneck, compression):
+    with torch.device("meta"):
+        model = models.create("cifar_densenet", depth=100, growth_rate=12, bottleneck=bottleneck,
+                              compression=compression)
+    assert count_params(model) == NOTEBOOK_06_VARIANTS[bottleneck, compression]
+
+
+@pytest.mark.parametrize("depth, k, bottleneck, millions", [
+    (40, 12, False, 1.0), (100, 12, False, 7.0), (100, 24, False, 27.2),  # Table 2, DenseNet
+    (100, 12, True, 0.8), (250, 24, True, 15.3), (190, 40, True, 25.6),  # Table 2, DenseNet-BC
+])
+def test_cifar_densenet_has_table_2s_parameter_counts(depth, k, bottleneck, millions):
+    with torch.device("meta"):
+        model = models.create("cifar_densenet", depth=depth, growth_rate=k, bottleneck=bottleneck,
+                              compression=0.5 if bottleneck else 1.0)
+    assert round(count_params(model) / 1e6, 1) == millions
+
+
+def test_cifar_densenet_bc_is_the_bc_variant_and_depths_are_checked():
+    torch.manual_seed(0)
+    bc = models.create("cifar_densenet_bc", depth=40, growth_rate=12)
+    torch.manual_seed(0)
+    same = models.create("cifar_densenet", depth=40, growth_rate=12, bottleneck=True, compression=0.5)
+    assert shapes(bc) == shapes(same)
+    assert all(torch.equal(a, b) for a, b in zip(bc.state_dict().values(), same.state_dict().values()))
+    plain = models.create("cifar_densenet", depth=40, growth_rate=12, bottleneck=False, compression=1.0)
+    assert plain.features.conv0.out_channels == 16 and len(plain.features.denseblock1) == 12
+    with pytest.raises(ValueError, match="6n\\+4"):
+        models.create("cifar_densenet", depth=41, bottleneck=True)
+    with pytest.raises(ValueError, match="3n\\+4"):
+        models.create("cifar_densenet", depth=42, bottleneck=False)
+
+
 def test_dense_block_layer_l_sees_k0_plus_l_minus_1_times_k_channels():
     k0, k, layers = 24, 12, 5
     block = DenseBlock(layers, k0, k).eval()
@@ -219,7 +258,7 @@ def test_dense_layer_without_bottleneck_is_one_3x3_conv():
 
 CIFAR_BUILDERS = ["cifar_googlenet",
                   *(f"cifar_{kind}{depth}" for kind in ("resnet", "plain") for depth in (20, 32, 44, 56, 110)),
-                  "cifar_densenet_bc", "cifar_densenet_bc100", "cifar_densenet_bc_small"]
+                  "cifar_densenet", "cifar_densenet_bc", "cifar_densenet_bc100", "cifar_densenet_bc_small"]
 
 
 def test_every_cifar_builder_gives_ten_logits():

@@ -13,10 +13,11 @@ densenet121() is Table 1's DenseNet-121 (k=32, blocks of 6, 12, 24, 16 layers,
 64 initial channels, theta=0.5); its parameter count (7,978,856) and
 state_dict keys equal torchvision's densenet121.
 
-cifar_densenet_bc() is section 4's DenseNet-BC for CIFAR: a 3x3 conv to 2k
-channels, three dense blocks of (depth-4)/6 bottleneck layers on 32, 16, 8
-pixel maps with transitions between them, BN-ReLU, global average pooling and
-an fc. L=100, k=12 is the paper's 0.8M-parameter model (4.51 % error on C10+).
+cifar_densenet() is section 4's CIFAR network in the four variants of Table 2
+(DenseNet, -B, -C, -BC): a 3x3 conv, three dense blocks on 32, 16, 8 pixel maps
+with transitions between them, BN-ReLU, global average pooling and an fc.
+cifar_densenet_bc() is its BC variant; L=100, k=12 is the paper's
+0.8M-parameter model (4.51 % error on C10+).
 """
 from collections import OrderedDict
 
@@ -24,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from ._registry import register
+from .init import he_initialize
 
 
 class DenseLayer(nn.Module):
@@ -103,14 +105,8 @@ class DenseNet(nn.Module):
         self.relu = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        he_initialize(self, mode="fan_in")
+        nn.init.zeros_(self.classifier.bias)
 
     def forward(self, x):
         x = self.relu(self.features(x))
@@ -134,13 +130,31 @@ def densenet121(num_classes=1000):
 
 
 @register
+def cifar_densenet(depth=100, growth_rate=12, bottleneck=True, compression=0.5, num_classes=10):
+    """A CIFAR DenseNet in any of section 3's four variants: DenseNet, DenseNet-B
+    (bottleneck=True), DenseNet-C (compression < 1) and DenseNet-BC (both).
+
+    A 3x3 convolution first, then three dense blocks on 32, 16 and 8 pixel maps.
+    depth L counts the weight layers: a block has (L-4)/3 layers, or (L-4)/6
+    bottleneck layers (two convolutions each). The first convolution has 16
+    channels in the plain DenseNet and 2k (twice the growth rate) in DenseNet-BC
+    (section 4.2); the course gives DenseNet-B and DenseNet-C 2k as well.
+    """
+    convolutions_per_layer = 2 if bottleneck else 1
+    if depth < 4 or (depth - 4) % (3 * convolutions_per_layer):
+        raise ValueError(f"depth must be {3 * convolutions_per_layer}n+4 for a DenseNet"
+                         f"{'-B' if bottleneck else ''} ({4 + 3 * convolutions_per_layer}, ...), got {depth}")
+    per_block = (depth - 4) // (3 * convolutions_per_layer)
+    stem_channels = 2 * growth_rate if bottleneck or compression < 1 else 16
+    stem = OrderedDict([("conv0", nn.Conv2d(3, stem_channels, 3, padding=1, bias=False))])
+    return DenseNet(stem, stem_channels, (per_block,) * 3, growth_rate, compression, bottleneck=bottleneck,
+                    num_classes=num_classes)
+
+
+@register
 def cifar_densenet_bc(depth=100, growth_rate=12, compression=0.5, num_classes=10):
     """DenseNet-BC for 32x32 images: three blocks of (depth-4)/6 bottleneck layers."""
-    if (depth - 4) % 6 != 0:
-        raise ValueError(f"DenseNet-BC depth must be 6n+4 (40, 100, 190, ...), got {depth}")
-    n = (depth - 4) // 6
-    stem = OrderedDict([("conv0", nn.Conv2d(3, 2 * growth_rate, 3, padding=1, bias=False))])
-    return DenseNet(stem, 2 * growth_rate, (n, n, n), growth_rate, compression, num_classes=num_classes)
+    return cifar_densenet(depth, growth_rate, bottleneck=True, compression=compression, num_classes=num_classes)
 
 
 @register
