@@ -3,13 +3,13 @@
 Every plot has a title, axis labels with units and a legend. Functions return
 the matplotlib Figure so a notebook can save or tweak it.
 """
-import html
 import inspect
 
 import matplotlib.pyplot as plt
 import torch
 
 from . import data as data_module
+from .table import Table  # noqa: F401  (viz.Table: the course's one table renderer)
 
 
 def plot_histories(histories, title="Training curves", error=False):
@@ -64,49 +64,6 @@ def show_source(obj):
     from IPython.display import Code
 
     return Code(inspect.getsource(obj), language="python")
-
-
-class Table:
-    """Rows of values with headers; HTML in a notebook, aligned text elsewhere.
-
-    The text form is stable (no floating-point noise beyond the formats given),
-    so cells that print tables can be compared by nbval.
-    """
-
-    def __init__(self, headers, rows, formats=None, title=None):
-        self.headers = list(headers)
-        self.rows = [list(r) for r in rows]
-        self.formats = formats or {}
-        self.title = title
-
-    def _cell(self, column, value):
-        fmt = self.formats.get(self.headers[column])
-        if fmt is not None and value is not None:
-            return format(value, fmt)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return f"{value:,}"
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        return "-" if value is None else str(value)
-
-    def cells(self):
-        return [[self._cell(c, v) for c, v in enumerate(row)] for row in self.rows]
-
-    def __str__(self):
-        cells = self.cells()
-        widths = [max(len(h), *(len(r[c]) for r in cells)) if cells else len(h) for c, h in enumerate(self.headers)]
-        line = lambda values: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
-        out = [self.title] if self.title else []
-        out += [line(self.headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
-        return "\n".join(out)
-
-    __repr__ = __str__
-
-    def _repr_html_(self):
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in self.cells())
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 @torch.no_grad()

@@ -79,37 +79,37 @@ def test_output_size_matches_pytorch_pooling_with_ceil_mode():
 # 2-3. Receptive fields
 
 def test_stacked_3x3_convolutions_see_5_and_7_pixels():
-    assert arith.receptive_field([conv(3), conv(3)], 32).size == 5
-    assert arith.receptive_field([conv(3)] * 3, 32).size == 7
+    assert arith.receptive_field([conv(3), conv(3)], 32).field_size == 5
+    assert arith.receptive_field([conv(3)] * 3, 32).field_size == 7
     module = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
-    assert arith.receptive_field(module, 32).size == 7
+    assert arith.receptive_field(module, 32).field_size == 7
 
 
 def test_dilated_stack_grows_exponentially_as_in_yu_and_koltun():
     for depth in range(1, 6):
         rf = arith.receptive_field(arith.dilated_stack([2**i for i in range(depth)]), 128)
-        assert rf.size == 2 ** (depth + 1) - 1
-        assert rf.output_size == 128  # padding = dilation keeps the size
+        assert rf.field_size == 2 ** (depth + 1) - 1
+        assert rf.map_size == 128  # padding = dilation keeps the size
 
 
 def test_torchvision_alexnet_and_vgg16_features_match_distill(alexnet, vgg16):
     rf = arith.receptive_field(alexnet.features, 224)
-    assert (rf.size, rf.stride) == (195, 32)
+    assert (rf.field_size, rf.jump) == (195, 32)
     rf = arith.receptive_field(vgg16.features, 224)
-    assert (rf.size, rf.stride, rf.output_size) == (212, 32, 7)
+    assert (rf.field_size, rf.jump, rf.map_size) == (212, 32, 7)
     assert not rf.global_pooling and rf.misaligned == []
 
 
 def test_presets_agree_with_the_traced_torchvision_models(alexnet, vgg16):
-    for stack, model in ((arith.alexnet_stack(), alexnet.features), (arith.vgg16_stack(), vgg16.features)):
+    for stack, model in ((arith.alexnet_stack(), alexnet.features), (arith.vgg_stack(16), vgg16.features)):
         specs, traced = arith.receptive_field(stack), arith.receptive_field(model)
-        assert [(r.r, r.j, r.p, r.output_size) for r in specs.rows] == \
-               [(r.r, r.j, r.p, r.output_size) for r in traced.rows]
+        assert [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in specs.rows] == \
+               [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in traced.rows]
         assert [r.params for r in specs.rows] == [r.params for r in traced.rows]
 
 
 def test_presets_with_classifier_have_torchvisions_parameter_counts(alexnet, vgg16):
-    assert arith.receptive_field(arith.vgg16_stack(classifier=True)).total_params == 138_357_544
+    assert arith.receptive_field(arith.vgg_stack(16, classifier=True)).total_params == 138_357_544
     assert arith.receptive_field(arith.alexnet_stack(classifier=True)).total_params == 61_100_840
     assert sum(p.numel() for p in vgg16.parameters()) == 138_357_544
     assert sum(p.numel() for p in alexnet.parameters()) == 61_100_840
@@ -119,7 +119,7 @@ def test_resnet50_field_is_427_before_its_global_pooling():
     model = torchvision.models.resnet50()
     training = model.training
     rf = arith.receptive_field(model, 224)
-    assert (rf.size, rf.stride, rf.layer) == (427, 32, "layer4.2:add")
+    assert (rf.field_size, rf.jump, rf.layer) == (427, 32, "layer4.2:add")
     assert rf.global_pooling and rf.global_layer == "avgpool"
     assert "whole input" in rf.summary()
     assert rf.misaligned == []
@@ -133,7 +133,7 @@ def test_resnet50_field_is_427_before_its_global_pooling():
 ])
 def test_multi_path_torchvision_models_trace_aligned(build_model):
     rf = arith.receptive_field(build_model(), 224)
-    assert rf.stride == 32 and rf.output_size == 7
+    assert rf.jump == 32 and rf.map_size == 7
     assert rf.global_pooling and rf.misaligned == []
     assert any(row.kind in ("add", "cat") for row in rf.rows)
 
@@ -147,12 +147,12 @@ def test_multi_path_torchvision_models_trace_aligned(build_model):
 def test_box_is_where_the_gradient_of_an_output_lands(specs):
     model = build(specs, ones=True).double()
     rf = arith.receptive_field(specs, 40)
-    assert rf.output_size == model(torch.zeros(1, 1, 40, 40, dtype=torch.float64)).shape[-1]
-    last = rf.output_size - 1
+    assert rf.map_size == model(torch.zeros(1, 1, 40, 40, dtype=torch.float64)).shape[-1]
+    last = rf.map_size - 1
     for i, j in [(0, 0), (0, last), (last // 2, last // 2), (last, 1)]:
         assert gradient_support(model, 40, i, j) == rf.box(i, j, clip=True), (i, j)
     start, end = rf.box(0)
-    assert end - start + 1 == rf.size
+    assert end - start + 1 == rf.field_size
 
 
 class TwoPaths(nn.Module):
@@ -189,7 +189,7 @@ def test_padding_with_f_pad_moves_the_field():
             return F.conv2d(F.pad(x, (2, 0, 1, 1)), torch.ones(1, 1, 3, 3))
 
     rf = arith.receptive_field(Padded(), 10, in_channels=1)
-    assert rf.padding == (1, 2) and rf.output_size == 10
+    assert rf.effective_padding == (1, 2) and rf.map_size == 10
     assert rf.box(0, 0) == ((-1, 1), (-2, 0))
 
 
@@ -211,7 +211,7 @@ def test_only_layers_the_output_depends_on_count():
     weight = model.conv.weight.clone()
     rf = arith.receptive_field(model, 32)
     assert [row.name for row in rf.rows] == ["input", "conv", "max_pool2d"]
-    assert (rf.size, rf.stride, rf.global_pooling) == (4, 2, False)
+    assert (rf.field_size, rf.jump, rf.global_pooling) == (4, 2, False)
     assert torch.equal(model.conv.weight, weight)
 
 
@@ -219,7 +219,7 @@ def test_global_pooling_is_flagged_not_measured():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
     rf = arith.receptive_field(model, 32)
     assert rf.global_pooling and rf.global_layer == "1"
-    assert (rf.layer, rf.size, rf.output_size) == ("0", 3, 30)
+    assert (rf.layer, rf.field_size, rf.map_size) == ("0", 3, 30)
     assert any("whole" in note for note in rf.notes)
 
     class MeanPooled(nn.Module):
@@ -233,10 +233,10 @@ def test_global_pooling_is_flagged_not_measured():
 
 
 def test_table_and_summary_are_readable():
-    rf = arith.receptive_field(arith.vgg16_stack())
+    rf = arith.receptive_field(arith.vgg_stack(16))
     text = str(rf)
     assert "pool5" in text and "212" in text and "effective stride 32" in text
-    assert len(rf.table().splitlines()) == len(rf.rows) + 2
+    assert len(str(rf.table()).splitlines()) == len(rf.rows) + 2
 
 
 # 4. Parameters and multiply-adds
@@ -258,7 +258,7 @@ def test_spec_rows_without_channels_have_no_cost():
     rf = arith.receptive_field(specs, 32)  # the second conv takes its 8 input channels from the first
     table = arith.parameter_table(build(specs, 3), (3, 32, 32))
     assert rf.total_params == sum(p.numel() for p in build(specs, 3).parameters())
-    assert (rf.total_params, rf.total_macs) == (table.total_params, table.total_macs)
+    assert (rf.total_params, rf.total_multiply_adds) == (table.total_params, table.total_multiply_adds)
 
 
 @pytest.mark.parametrize("name, published", [("alexnet", 61_100_840), ("vgg16", 138_357_544)])
@@ -268,7 +268,7 @@ def test_parameter_table_matches_numel_and_torchinfo(name, published, request):
     table = arith.parameter_table(model, (3, 64, 64))
     info = torchinfo.summary(model, input_size=(1, 3, 64, 64), verbose=0)
     assert table.total_params == sum(p.numel() for p in model.parameters()) == published == info.total_params
-    assert table.total_macs == info.total_mult_adds
+    assert table.total_multiply_adds == info.total_mult_adds
 
 
 def test_parameter_table_layer_by_layer_against_torchinfo():
@@ -279,12 +279,12 @@ def test_parameter_table_layer_by_layer_against_torchinfo():
     )
     table = arith.parameter_table(model, (3, 20, 20))
     info = torchinfo.summary(model, input_size=(1, 3, 20, 20), verbose=0)
-    ours = [(row.params, row.macs) for row in table.rows if row.type in ("Conv2d", "Linear")]
+    ours = [(row.params, row.multiply_adds) for row in table.rows if row.type in ("Conv2d", "Linear")]
     theirs = [(layer.num_params, layer.macs) for layer in info.summary_list if layer.class_name in ("Conv2d", "Linear")]
     assert ours == theirs
     assert table.total_params == info.total_params == sum(p.numel() for p in model.parameters())
     bn = next(row for row in table.rows if row.type == "BatchNorm2d")
-    assert (bn.params, bn.macs, bn.output_shape) == (32, 16 * 20 * 20, (16, 20, 20))
+    assert (bn.params, bn.multiply_adds, bn.output_shape) == (32, 16 * 20 * 20, (16, 20, 20))
     assert "total" in str(table)
 
 
@@ -293,7 +293,7 @@ def test_parameter_table_counts_a_reused_layer_once():
     model = nn.Sequential(shared, nn.ReLU(), shared)
     table = arith.parameter_table(model, (4, 8, 8))
     assert table.total_params == sum(p.numel() for p in model.parameters())
-    assert table.total_macs == 2 * arith.conv_multiply_adds(3, 4, 4, 8, 8, bias=True)
+    assert table.total_multiply_adds == 2 * arith.conv_multiply_adds(3, 4, 4, 8, 8, bias=True)
 
 
 # 5. Effective receptive field
