@@ -46,7 +46,7 @@ def test_preset_output_size_matches_pytorch(name):
     layers, size = PRESETS[name]
     exploration = widgets.explore(layers, size)
     out = widgets.build_network(layers, channels=1)(torch.zeros(1, 3, size, size))
-    assert exploration.ok and exploration.output_size == out.shape[-1] == out.shape[-2]
+    assert exploration.ok and exploration.map_size == out.shape[-1] == out.shape[-2]
 
 
 def test_parse_reads_defaults_and_reports_the_line_of_a_mistake():
@@ -67,12 +67,12 @@ def test_explore_vgg16_matches_distill_and_torchvision():
     layers, _ = PRESETS[VGG16]
     exploration = widgets.explore(layers, 224, (0, 0))
     assert exploration.ok and exploration.message is None
-    assert (exploration.field, exploration.stride, exploration.output_size) == (212, 32, 7)  # Distill's table
+    assert (exploration.field_size, exploration.jump, exploration.map_size) == (212, 32, 7)  # Distill's table
     assert [row.name for row in exploration.rows][-1] == "pool5" and len(exploration.rows) == 18
     assert exploration.box == arith.receptive_field(layers, 224).box(0, 0)
     features = torchvision.models.vgg16(init_weights=False).features
     assert exploration.total_params == sum(p.numel() for p in features.parameters())
-    assert exploration.rows[-1].output_size == features(torch.zeros(1, 3, 224, 224)).shape[-1]
+    assert exploration.rows[-1].map_size == features(torch.zeros(1, 3, 224, 224)).shape[-1]
 
 
 def test_explore_gives_messages_not_exceptions():
@@ -115,7 +115,7 @@ def test_render_labels_its_figure_with_and_without_an_effective_field():
 
 def test_vgg16_preset_at_224(explorer):
     e = explorer.exploration
-    assert e.ok and e.field == 212 and e.stride == 32 and e.box == ((-90, 121), (-90, 121))
+    assert e.ok and e.field_size == 212 and e.jump == 32 and e.box == ((-90, 121), (-90, 121))
     assert explorer.row.max == explorer.column.max == 6
     assert "212" in explorer.table.value and "pool5" in explorer.table.value
     assert_labelled(explorer.figure)
@@ -129,7 +129,7 @@ def test_position_sliders_move_the_box_and_follow_the_output_size(explorer):
     assert explorer.last_error is None
     assert explorer.row.max == 1 and explorer.exploration.position == (1, 1) and explorer.exploration.ok
     explorer.input_size.value = 224
-    assert explorer.row.max == 6 and explorer.exploration.output_size == 7
+    assert explorer.row.max == 6 and explorer.exploration.map_size == 7
 
 
 def test_an_output_below_one_shows_a_message(explorer):
@@ -138,13 +138,13 @@ def test_an_output_below_one_shows_a_message(explorer):
     assert not explorer.exploration.ok and "pool5" in explorer.exploration.message
     assert "pool5" in explorer.table.value and explorer.row.disabled
     explorer.input_size.value = 32  # back to a valid 1x1 output
-    assert explorer.exploration.ok and explorer.exploration.output_size == 1 and not explorer.row.disabled
+    assert explorer.exploration.ok and explorer.exploration.map_size == 1 and not explorer.row.disabled
 
 
 def test_edited_layers_and_invalid_text(explorer):
     explorer.text.value = "conv 3\nconv 3"
     assert explorer.last_error is None and explorer.preset.value == CUSTOM
-    assert explorer.exploration.field == 5 and explorer.exploration.output_size == 220  # V-3: two 3x3 see 5x5
+    assert explorer.exploration.field_size == 5 and explorer.exploration.map_size == 220  # V-3: two 3x3 see 5x5
     explorer.text.value = "conv 3\nconv three"
     assert explorer.last_error is None
     assert "line 2" in explorer.exploration.message and "line 2" in explorer.table.value
@@ -156,7 +156,7 @@ def test_choosing_a_preset_loads_its_layers_and_input_size(explorer):
     explorer.preset.value = DILATED
     assert explorer.last_error is None and explorer.input_size.value == 64
     # Yu & Koltun 2016: with dilations 1, 2, 4, 8 the field after layer i is 2^(i+2) - 1
-    assert [row.field for row in explorer.exploration.rows] == [3, 7, 15, 31]
+    assert [row.field_size for row in explorer.exploration.rows] == [3, 7, 15, 31]
     explorer.row.value, explorer.column.value = 10, 63
     assert explorer.exploration.box == ((-5, 25), (48, 78))  # centred on the unit, reaching past the edge
 
@@ -174,7 +174,7 @@ def test_a_failing_callback_is_recorded_and_shown(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(widgets, "render", broken)
+    monkeypatch.setattr(widgets.explorer, "render", broken)  # the name the controller calls
     explorer.input_size.value = 100
     assert isinstance(explorer.last_error, RuntimeError) and "boom" in explorer.table.value
     monkeypatch.undo()
