@@ -66,7 +66,7 @@ class DeepPlainCNN(nn.Module):
         if activation == "relu":
             he_initialize(self.features, mode="fan_in")
         else:
-            glorot_initialize(self.features, gain=nn.init.calculate_gain(activation))
+            glorot_initialize(self.features, activation)
         initialize_classifier(self.classifier)  # every variant starts at the same loss, log(10)
 
     def conv_layers(self):

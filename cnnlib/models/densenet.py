@@ -106,7 +106,7 @@ class DenseNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
         he_initialize(self, mode="fan_in")
-        nn.init.zeros_(self.classifier.bias)
+        nn.init.zeros_(self.classifier.bias)  # as torchvision: the fc keeps PyTorch's default weights
 
     def forward(self, x):
         x = self.relu(self.features(x))

@@ -1,11 +1,11 @@
 """Weight initialization: one place for the rules every model family uses.
 
-    he_initialize(model, mode)       ReLU networks (He et al. 2015): normal weights
-                                     of variance 2 / fan, zero biases, batch norm
-                                     starting as the identity
-    glorot_initialize(model, gain)   sigmoid and tanh networks (Glorot & Bengio 2010)
-    initialize_classifier(linear)    the last layer: small weights, so every class
-                                     score starts near 0 and the loss near log(classes)
+    he_initialize(model, mode)             ReLU networks (He et al. 2015): normal weights
+                                           of variance 2 / fan, zero biases, batch norm
+                                           starting as the identity
+    glorot_initialize(model, activation)   sigmoid and tanh networks (Glorot & Bengio 2010)
+    initialize_classifier(linear)          the last layer: small weights, so every class
+                                           score starts near 0 and the loss near log(classes)
 
 mode is the fan He's variance divides by: "fan_in" keeps the forward signal's
 scale (the paper's choice), "fan_out" the backward gradient's (torchvision's
@@ -30,9 +30,10 @@ def he_initialize(model, mode="fan_in", layers=CONVOLUTIONS):
             nn.init.zeros_(m.bias)
 
 
-def glorot_initialize(model, gain, layers=CONVOLUTIONS):
-    """Glorot (Xavier) normal weights scaled by `gain` (nn.init.calculate_gain(activation))
-    and zero biases for every module of the types `layers`."""
+def glorot_initialize(model, activation, layers=CONVOLUTIONS):
+    """Glorot (Xavier) normal weights, scaled by the gain of `activation` ("sigmoid",
+    "tanh", ...), and zero biases for every module of the types `layers`."""
+    gain = nn.init.calculate_gain(activation)
     for m in model.modules():
         if isinstance(m, layers):
             nn.init.xavier_normal_(m.weight, gain=gain)
