@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import torchinfo
 import torchvision
 
-from cnnlib import arith
+from cnnlib import arith, models
 from cnnlib.arith import conv, fc, pool
 
 
@@ -106,6 +106,44 @@ def test_presets_agree_with_the_traced_torchvision_models(alexnet, vgg16):
         assert [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in specs.rows] == \
                [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in traced.rows]
         assert [r.params for r in specs.rows] == [r.params for r in traced.rows]
+
+
+@pytest.mark.parametrize("depth", [11, 13, 19])
+def test_vgg_presets_follow_table_1_as_torchvision_builds_it(depth):
+    features = getattr(torchvision.models, f"vgg{depth}")(init_weights=False).features
+    specs, traced = arith.receptive_field(arith.vgg_stack(depth)), arith.receptive_field(features)
+    assert [(r.field_size, r.jump, r.map_size, r.params) for r in specs.rows] == \
+           [(r.field_size, r.jump, r.map_size, r.params) for r in traced.rows]
+    assert [r.name for r in specs.rows][-2:] == [{11: "conv5_2", 13: "conv5_2", 19: "conv5_4"}[depth], "pool5"]
+
+
+def test_alexnet_preset_follows_the_models_pooling_option():
+    for overlapping in (True, False):
+        with torch.device("meta"):
+            model = models.create("alexnet", overlapping_pool=overlapping).features
+        specs = arith.receptive_field(arith.alexnet_stack(overlapping_pool=overlapping))
+        assert [(r.field_size, r.jump, r.map_size) for r in specs.rows] == \
+               [(r.field_size, r.jump, r.map_size) for r in arith.receptive_field(model).rows]
+    # 3x3/2 windows overlap, 2x2/2 tile: the same map sizes, a larger field
+    tiled = arith.receptive_field(arith.alexnet_stack(overlapping_pool=False))
+    assert tiled.map_size == 6 and tiled.field_size < 195
+
+
+def test_layers_of_reads_a_linear_as_the_convolution_it_equals_and_refuses_the_unknown():
+    layers = arith.layers_of([nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Dropout(), nn.Linear(16 * 5 * 5, 10)])
+    assert [layer.kernel for layer in layers] == [3, 5] and layers[1].in_channels == 16
+    with pytest.raises(ValueError, match="square map"):
+        arith.layers_of([nn.Conv2d(3, 16, 3), nn.Linear(16 * 5 * 6, 10)])
+    with pytest.raises(ValueError, match="Upsample"):
+        arith.layers_of([nn.Upsample(scale_factor=2)])
+
+
+def test_field_after_is_distills_recurrence():
+    # Distill's eq. for one layer: r = r + (k - 1) * j, j = j * s, P = P + p * j (dilation widens k)
+    field = arith.Field(map_size=32, field_size=5, jump=2, effective_padding=2)
+    after = field.after(kernel=3, stride=2, padding=1, dilation=2)
+    assert after == arith.Field(map_size=15, field_size=5 + (5 - 1) * 2, jump=4, effective_padding=2 + 1 * 2)
+    assert after.box(1) == (-4 + 4, -4 + 4 + 13 - 1)
 
 
 def test_presets_with_classifier_have_torchvisions_parameter_counts(alexnet, vgg16):
@@ -249,6 +287,13 @@ def test_conv_formulas_match_pytorch():
     # the lecture notes' V-4: one 5x5 against two 3x3 per channel pair
     assert arith.conv_parameters(5, 1, 1, bias=False) == 25
     assert sum(arith.conv_parameters(3, 1, 1, bias=False) for _ in range(2)) == 18
+
+
+def test_count_parameters_counts_a_shared_layer_once():
+    shared = nn.Conv2d(4, 4, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared, nn.BatchNorm2d(4))
+    assert arith.count_parameters(model) == 4 * 4 * 9 + 4 + 2 * 4 == sum(p.numel() for p in model.parameters())
+    assert arith.count_parameters(nn.ReLU()) == 0
 
 
 def test_spec_rows_without_channels_have_no_cost():
