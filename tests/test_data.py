@@ -280,15 +280,15 @@ def test_a_stalled_network_times_out_and_auto_falls_back(tmp_path, monkeypatch, 
         monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{stalled_port}")
     url = torchvision.datasets.CIFAR10.url
 
-    outcome, seconds = load_in_thread(30, source="auto", root=tmp_path)
+    outcome, _ = load_in_thread(30, source="auto", root=tmp_path)
     out = capsys.readouterr().out
-    assert outcome["data"].source == "embedded subset" and seconds < 20
+    assert outcome["data"].source == "embedded subset"
     assert f"could not be downloaded from {url}" in out and "no answer within 1 s" in out
     assert "Connect to the internet" in out and str(tmp_path) in out
     assert list(tmp_path.iterdir()) == []  # no partial download left behind
 
-    outcome, _ = load_in_thread(30, source="torchvision", root=tmp_path, verbose=False)
-    assert isinstance(outcome["error"], data.DataError)
+    outcome, seconds = load_in_thread(30, source="torchvision", root=tmp_path, verbose=False)
+    assert isinstance(outcome["error"], data.DataError) and seconds < 10  # one 1 s timeout, not a hang
     assert "no answer within 1 s" in str(outcome["error"]) and data.DATA_VARIABLE in str(outcome["error"])
 
 
