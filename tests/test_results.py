@@ -32,7 +32,9 @@ def test_record_and_load():
     entry = results.record(recipe, model(), history(), notebook="00")
     assert entry["name"] == "baseline" and entry["parameters"] == 3 * 4 * 9 + 4 + 4 * 10 + 10
     assert entry["test_acc"] == 0.6 and entry["train_seconds"] == 4.0 and entry["eval_seconds"] == 1.0
-    assert entry["multiply_adds"] == 4 * 27 * 30 * 30 + 40  # conv at 30x30 output, then the linear layer
+    # conv: 27 weights and a bias per output at 30x30, 4 channels; linear: 4 weights and a bias per class
+    # (bias additions counted as one unit each, as torchinfo counts them)
+    assert entry["multiply_adds"] == 4 * 30 * 30 * (27 + 1) + 10 * (4 + 1)
     assert entry["environment"]["torch"] and entry["finished"]
     assert results.load("quick", device="cpu") == {"baseline": entry}
     assert list(results.load_all()) == ["quick-cpu"]
@@ -94,7 +96,7 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path):
         for i in range(60):
             # half the names shared by both writers, half their own
             name_seed = i if i % 2 else 1000 + i + (100 if writer == "b" else 0)
-            results.record(recipe, nn.Linear(2, 2), h, seed=name_seed)
+            results.record(recipe, nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 2)), h, seed=name_seed)
     """)
     env = {**__import__("os").environ, results.RESULTS_VARIABLE: str(tmp_path / "shared")}
     writers = [subprocess.Popen([sys.executable, "-c", script, w], env=env) for w in ("a", "b")]
