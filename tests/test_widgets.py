@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import html
+
 import pytest
 import torch
 import torchvision
@@ -180,3 +182,77 @@ def test_a_failing_callback_is_recorded_and_shown(explorer, monkeypatch):
     monkeypatch.undo()
     explorer.input_size.value = 101
     assert explorer.last_error is None
+
+
+# Refusals: what would hang or flood the widget gives a short message instead (issue 11)
+
+@pytest.mark.parametrize("text, reason", [("conv 301 p150", "436.4 billion multiply-adds"),
+                                          ("conv 10000 p5000", "2,400 million weights")])
+def test_a_costly_effective_field_is_refused_with_why_and_what_to_change(text, reason, monkeypatch):
+    def never(*args):
+        raise AssertionError("the stand-in network was built")
+
+    explorer = ReceptiveFieldExplorer("one VGG stage: two 3x3 convolutions, 2x2 pool")
+    explorer.input_size.value = 224
+    explorer.text.value = text
+    monkeypatch.setattr(widgets.exploration, "_effective_field", never)
+    explorer.effective.value = True
+    assert explorer.last_error is None and explorer.exploration.ok  # the theoretical box is still shown
+    note = explorer.effective_note
+    assert note.startswith("The effective field is not measured") and reason in note
+    assert "conv (" in note and "smaller kernels, a smaller input" in note and "untick 'effective field'" in note
+    assert html.escape(note) in explorer.table.value
+    assert "not measured" in " ".join(t.get_text() for t in explorer.figure.axes[1].texts)
+    assert len(explorer.figure.axes[0].images) == 1  # the photo, no heatmap
+    monkeypatch.undo()
+    explorer.text.value = "conv 3 p1\nconv 3 p1"  # back under the bound: measured again
+    assert explorer.last_error is None and explorer.effective_note is None
+    assert len(explorer.figure.axes[0].images) == 2
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_stays_measurable_at_the_largest_input(name):
+    widgets.check_effective_field_cost(PRESETS[name][0], 512)
+
+
+def test_a_pasted_page_is_refused_before_it_is_read_and_drawn_short(explorer):
+    explorer.text.value = "conv 3 " * 150_000  # a one-line paste of about a million characters
+    assert explorer.last_error is None and not explorer.exploration.ok
+    message = explorer.exploration.message
+    assert "1,050,000 characters" in message and f"at most {widgets.MAX_CHARACTERS:,}" in message
+    drawn = [t.get_text() for ax in explorer.figure.axes for t in ax.texts]
+    assert drawn and max(len(t) for t in drawn) <= widgets.MAX_SHOWN
+    assert len(explorer.table.value) < 2000
+
+
+def test_long_lines_and_too_many_layers_get_short_messages():
+    with pytest.raises(ValueError, match="at most 100 layers") as refusal:
+        widgets.parse_layers("conv 3 p1\n" * 101)
+    with pytest.raises(ValueError, match="cannot read") as refusal:
+        widgets.parse_layers("conv 3 " + "x" * 9000)
+    assert len(str(refusal.value)) < 200
+
+
+def test_render_and_table_cap_a_long_message():
+    exploration = widgets.Exploration((), 32, (0, 0), message="word " * 20_000)
+    drawn = [t.get_text() for ax in widgets.render(exploration).axes for t in ax.texts]
+    assert max(len(t) for t in drawn) <= widgets.MAX_SHOWN
+    assert len(widgets.table_html(exploration)) < widgets.MAX_SHOWN + 500
+
+
+# What the notebook stores and how the widget is laid out
+
+def test_snapshot_png_is_the_figure_the_widget_shows(explorer):
+    png = explorer.snapshot_png()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and explorer.plot.value == png
+    explorer.row.value = 3
+    assert explorer.snapshot_png() == explorer.plot.value != png
+
+
+def test_controls_wrap_instead_of_being_cut(explorer):
+    controls, plot, table = explorer.widget.children
+    assert controls.layout.flex_flow == "row wrap"  # side by side when there is room, else stacked
+    assert all(int(box.layout.min_width.rstrip("px")) <= 280 for box in controls.children)
+    assert explorer.preset.layout.width == explorer.text.layout.width == "100%"  # no fixed 380 px
+    assert "white-space:normal" in explorer.help.value and "width:" not in explorer.help.value
+    assert plot.layout.max_width == "100%"  # the figure shrinks to the output area

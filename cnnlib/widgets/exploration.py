@@ -2,7 +2,7 @@
 and the effective field of a stand-in network, refused above a cost bound."""
 import functools
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
@@ -133,50 +133,62 @@ def explore(layers, input_size, position=(0, 0)):
 
 # The effective field, measured on a stand-in network ----------------------------------
 
-# About ten seconds of forward and backward pass on one busy CPU core at most; VGG-16's
-# stand-in at 512 px needs 1.3 billion.
-MULTIPLY_ADD_LIMIT = 2_000_000_000
-PARAMETER_LIMIT = 20_000_000  # 80 MB of weights
+# One CPU core does about a billion per second, forward and backward: a few seconds at most.
+# Every preset fits at the largest input (512 px): VGG-16's stand-in needs 1.3 billion there,
+# the dilated stack 2.1; "conv 301 p150" at 224 px would need 436 billion.
+MULTIPLY_ADD_LIMIT = 4_000_000_000
+PARAMETER_LIMIT = 20_000_000  # 80 MB of weights; "conv 10000 p5000" would hold 2,400 million
 
 
 class TooCostly(ValueError):
     """The stand-in network for an effective field would take too long or too much memory."""
 
 
+class LayerCost(NamedTuple):
+    layer: object
+    map_size: int       # of the map it reads
+    multiply_adds: int  # over the batch; a pooling counts one per value its windows read
+    weights: int
+
+
 def _stand_in_costs(layers, input_size, channels, batch_size):
-    """Per layer of the stand-in network: (layer, input map size, multiply-adds over the batch,
-    weights); a pooling counts one multiply-add per value its windows read."""
+    """The cost of each layer of the stand-in network (build_network)."""
     costs, n, c_in = [], input_size, IN_CHANNELS
     for layer in layers:
         n_out = arith.output_size(n, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
         if layer.kind == "conv":
             weights = arith.conv_parameters(layer.kernel, c_in, channels)
-            costs.append((layer, n, batch_size * weights * n_out * n_out, weights))
+            costs.append(LayerCost(layer, n, batch_size * weights * n_out * n_out, weights))
             c_in = channels
         else:
-            costs.append((layer, n, batch_size * layer.kernel ** 2 * c_in * n_out * n_out, 0))
+            costs.append(LayerCost(layer, n, batch_size * layer.kernel ** 2 * c_in * n_out * n_out, 0))
         n = n_out
     return costs
+
+
+def _largest_share(costs, what):
+    """Where most of a total goes, e.g. '100% of them in conv1 (301x301 window on a 224x224 map)'."""
+    worst = max(costs, key=lambda c: getattr(c, what))
+    share = getattr(worst, what) / sum(getattr(c, what) for c in costs)
+    name, k, n = worst.layer.name or worst.layer.kind, worst.layer.kernel, worst.map_size
+    return f"{share:.0%} of them in {name} ({k}x{k} window on a {n}x{n} map)"
 
 
 def check_effective_field_cost(layers, input_size, channels=8, batch_size=4):
     """Raise TooCostly, saying why and what to change, when the stand-in network's forward
     pass over the batch would exceed MULTIPLY_ADD_LIMIT or its weights PARAMETER_LIMIT."""
     costs = _stand_in_costs(layers, input_size, channels, batch_size)
-    work, weights = sum(c[2] for c in costs), sum(c[3] for c in costs)
     advice = "Use smaller kernels, a smaller input or fewer layers, or untick 'effective field'."
-    for total, limit, index, what in [(weights, PARAMETER_LIMIT, 3, "weights"), (work, MULTIPLY_ADD_LIMIT, 2, "work")]:
-        if total <= limit:
-            continue
-        layer, n, share = max(((c[0], c[1], c[index] / total) for c in costs), key=lambda c: c[2])
-        where = f"{share:.0%} of them in {layer.name or layer.kind} ({layer.kernel}x{layer.kernel} window on a {n}x{n} map)"
-        if what == "weights":
-            raise TooCostly(f"The effective field is not measured: its stand-in network ({channels} channels per "
-                            f"convolution) would hold {total / 1e6:,.0f} million weights (the limit is "
-                            f"{limit / 1e6:.0f} million), {where}. {advice}")
-        raise TooCostly(f"The effective field is not measured: its stand-in network would do {total / 1e9:,.1f} "
-                        f"billion multiply-adds on {batch_size} images (the limit is {limit / 1e9:.0f} billion, "
-                        f"seconds of work), {where}. {advice}")
+    weights = sum(c.weights for c in costs)
+    if weights > PARAMETER_LIMIT:
+        raise TooCostly(f"The effective field is not measured: its stand-in network ({channels} channels per "
+                        f"convolution) would hold {weights / 1e6:,.0f} million weights (the limit is "
+                        f"{PARAMETER_LIMIT / 1e6:.0f} million), {_largest_share(costs, 'weights')}. {advice}")
+    work = sum(c.multiply_adds for c in costs)
+    if work > MULTIPLY_ADD_LIMIT:
+        raise TooCostly(f"The effective field is not measured: its stand-in network would do {work / 1e9:,.1f} "
+                        f"billion multiply-adds on {batch_size} images (the limit is {MULTIPLY_ADD_LIMIT / 1e9:.0f} "
+                        f"billion, seconds of work), {_largest_share(costs, 'multiply_adds')}. {advice}")
 
 
 def build_network(layers, channels=8, in_channels=IN_CHANNELS):

@@ -13,6 +13,11 @@ from .exploration import CUSTOM, PRESETS, Exploration, TooCostly, effective_fiel
 from .layer_text import LAYER_SYNTAX, format_layers, parse_layers
 from .rendering import png, render, table_html
 
+# The table's box may be narrower than the table: it scrolls, and the summary above it wraps.
+TABLE_STYLE = ("<style>.cnnlib-explorer-table .widget-html-content{min-width:0}"
+               ".cnnlib-explorer-table td,.cnnlib-explorer-table th{padding:1px 8px;line-height:1.5}"
+               ".cnnlib-explorer-table td:first-child,.cnnlib-explorer-table th:first-child{text-align:left}</style>")
+
 
 class ReceptiveFieldExplorer:
     """The controls, the plot and the table. .widget is the box to display (or let
@@ -43,8 +48,9 @@ class ReceptiveFieldExplorer:
         self.column = w.IntSlider(value=0, min=0, max=0, description="output col", continuous_update=False)
         self.effective = w.Checkbox(value=effective, description="effective field (gradient heatmap)",
                                     indent=False)
-        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto"))
-        self.table = w.HTML(layout=w.Layout(max_height="300px", overflow="auto"))
+        self.plot = w.Image(format="png", layout=w.Layout(max_width="100%", height="auto", align_self="flex-start"))
+        self.table = w.HTML(layout=w.Layout(width="100%", max_height="320px", overflow="auto"))
+        self.table.add_class("cnnlib-explorer-table")
         layers_box = w.VBox([self.preset, self.text, self.help],
                             layout=w.Layout(flex="1 1 340px", min_width="260px", max_width="560px",
                                             margin="0 24px 8px 0"))
@@ -130,5 +136,5 @@ class ReceptiveFieldExplorer:
             except TooCostly as refusal:
                 self.effective_note = str(refusal)
         self.figure = render(exploration, erf=erf, note=self.effective_note)
-        self.table.value = table_html(exploration, self.effective_note)
+        self.table.value = TABLE_STYLE + table_html(exploration, self.effective_note)
         self.plot.value = png(self.figure)

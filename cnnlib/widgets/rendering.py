@@ -120,10 +120,12 @@ def exploration_table(exploration):
 def table_html(exploration, note=None):
     """The summary (or the message), the note on the effective field, and the table, as HTML."""
     colour = "#2a7" if exploration.ok else "#c33"
-    lines = [f"<p style='color:{colour};margin:4px 0'>{html.escape(shorten(exploration.summary(), MAX_SHOWN))}</p>"]
+    style = "margin:4px 0;line-height:1.4"
+    lines = [f"<p style='color:{colour};{style}'>{html.escape(shorten(exploration.summary(), MAX_SHOWN))}</p>"]
     if note:
-        lines.append(f"<p style='color:#b50;margin:4px 0'>{html.escape(shorten(note, MAX_SHOWN))}</p>")
-    return "".join(lines) + f"<div style='font-size:12px;text-align:right'>{exploration_table(exploration).html()}</div>"
+        lines.append(f"<p style='color:#b50;{style}'>{html.escape(shorten(note, MAX_SHOWN))}</p>")
+    table = exploration_table(exploration).html()
+    return "".join(lines) + f"<div style='font-size:12px;text-align:right'>{table}</div>"
 
 
 def png(fig, dpi=90):
