@@ -176,7 +176,7 @@ def estimate_table(recipe_costs, speed=H100, markdown=False):
     rows.append(["all", "**every plan**" if markdown else "every plan", "", "", "", "", "", "",
                  f"{total:.0f} ({total / 60:.1f} min)"])
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 7) + "|"]
+        lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|---|---:|---:|"]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     from cnnlib.table import Table
 
@@ -604,6 +604,14 @@ def step_command(step, python, data_dir, pipeline_json):
     raise ValueError(f"unknown step kind {step.kind!r}")
 
 
+def default_work():
+    """Where the data is unpacked and runs are recorded: memory-backed /dev/shm where there
+    is one (60,000 small files unpack there in seconds), else the temporary folder."""
+    shm = pathlib.Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else pathlib.Path(tempfile.gettempdir())
+    return base / "cnnlib-device-run"
+
+
 def run_plan(plan, results, budget, archive=ARCHIVE, work=None, python=None, speed=H100, guard=Guard(),
              expected=EXPECTED_IMAGES, allow_cpu=False, smoke=True):
     """Run one plan (see the module's docstring); returns the process exit status:
@@ -612,7 +620,7 @@ def run_plan(plan, results, budget, archive=ARCHIVE, work=None, python=None, spe
     python = python or sys.executable
     results = pathlib.Path(results)
     results.mkdir(parents=True, exist_ok=True)
-    work = pathlib.Path(work or pathlib.Path(tempfile.gettempdir()) / "cnnlib-device-run")
+    work = pathlib.Path(work or default_work())
     stem = f"plan{plan}"
     files = {kind: results / f"{stem}-{kind}" for kind in
              ("environment.json", "records.json", "smoke.json", "pipeline.json", "summary.txt", "log.txt")}
@@ -745,7 +753,7 @@ def main(argv=None):
                      help="where the few result files go (default: $CNNLIB_RESULTS, else cnnlib's results folder)")
     run.add_argument("--archive", default=str(ARCHIVE), help=f"the data tarball (default {ARCHIVE.relative_to(ROOT)})")
     run.add_argument("--work", default=None, help="where the data is unpacked and runs are recorded "
-                                                  "(default: the temporary folder's cnnlib-device-run)")
+                                                  "(default: /dev/shm/cnnlib-device-run, else in the temporary folder)")
     run.add_argument("--no-smoke", action="store_true", help="no smoke runs with the time left")
     estimate = commands.add_parser("estimate", help="print every plan's estimated time on one H100")
     estimate.add_argument("--markdown", action="store_true")
