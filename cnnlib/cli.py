@@ -5,7 +5,7 @@
 """
 import argparse
 
-from . import config, data, recipes, results, train
+from . import checkpoints, config, data, recipes, results, train
 
 ENVIRONMENT_HELP = f"""environment variables:
   {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)
@@ -42,7 +42,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     mode = config.get_mode(args.mode)
     if args.checkpoint:
-        train.checkpoint_path(args.checkpoint)  # a path that cannot be written fails now, not after training
+        checkpoints.checkpoint_path(args.checkpoint)  # a path that cannot be written fails now, not after training
     cifar = data.load_cifar10(args.data, mode=mode)
     overrides = {}
     if args.epochs is not None:
@@ -53,7 +53,7 @@ def main(argv=None):
                       notebook="command line", **overrides)
     print(run.history)
     if args.checkpoint:
-        train.save_checkpoint(args.checkpoint, run.model, run.history, recipe=run.recipe, seed=args.seed,
+        checkpoints.save_checkpoint(args.checkpoint, run.model, run.history, recipe=run.recipe, seed=args.seed,
                               name=run.name)
         print(f"saved {args.checkpoint}")
     if run.record is not None:

@@ -4,7 +4,7 @@ import sys
 import pytest
 import torch
 
-from cnnlib import cli, config, data, models, recipes, results, train
+from cnnlib import checkpoints, cli, config, data, models, recipes, results, train
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_command_line_trains_records_and_saves(tmp_path, capsys):
                      "--checkpoint", str(path)])
     out = capsys.readouterr().out
     assert code == 0 and "History(1 epochs" in out and "recorded as 'baseline [epochs=1]'" in out
-    saved = train.load_checkpoint(path)
+    saved = checkpoints.load_checkpoint(path)
     assert saved["meta"]["recipe"]["name"] == "baseline" and saved["meta"]["name"] == "baseline [epochs=1]"
     assert len(saved["history"]) == 1
 

@@ -1,16 +1,9 @@
-import datetime
-import os
-import pathlib
-import subprocess
-import sys
-import textwrap
 
-import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import config, data, models, recipes, train
+from cnnlib import checkpoints, config, data, models, recipes, train
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +70,12 @@ def test_interrupt_keeps_history_and_weights(small_data, tmp_path, capsys):
     assert "interrupted" in capsys.readouterr().out
     changed = any(not torch.equal(initial[k], v) for k, v in model.state_dict().items())
     assert changed  # the weights trained so far stay in the model
-    saved = train.load_checkpoint(path)
+    saved = checkpoints.load_checkpoint(path)
     assert saved["history"].interrupted and len(saved["history"]) == 1
 
 
 def test_one_stop_press_skips_the_rest_of_the_cells_training(small_data, capsys):
     first = tiny_model()
-    forward = first.forward
     first.forward = lambda x: (_ for _ in ()).throw(KeyboardInterrupt)  # pressed at the first step
     stopped = train.fit(first, small_data, epochs=2, lr=0.05, batch_size=64, progress=False, verbose=False)
     second = train.fit(tiny_model(), small_data, epochs=2, lr=0.05, batch_size=64, progress=False, verbose=False)
@@ -168,94 +160,16 @@ def test_checkpoint_into_a_missing_folder_creates_it(small_data, tmp_path):
     path = tmp_path / "runs" / "deeper" / "x.pt"
     history = train.fit(tiny_model(), small_data, epochs=1, lr=0.05, batch_size=64, progress=False,
                         verbose=False, checkpoint=path)
-    assert train.load_checkpoint(path)["history"].epoch == history.epoch
+    assert checkpoints.load_checkpoint(path)["history"].epoch == history.epoch
 
 
 def test_an_unwritable_checkpoint_path_fails_before_training(small_data, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     model = tiny_model()
-    with pytest.raises(train.CheckpointError, match="cannot create the folder"):
+    with pytest.raises(checkpoints.CheckpointError, match="cannot create the folder"):
         train.fit(model, small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False,
                   checkpoint=blocker / "x.pt")
-
-
-def test_metadata_becomes_plain_values_or_is_refused_when_saving(tmp_path):
-    model = nn.Linear(2, 2)
-    path = tmp_path / "meta.pt"
-    recipe = recipes.get("baseline", "quick")
-    train.save_checkpoint(path, model, lr=np.logspace(-3, -1, 3)[1], steps=np.int64(7), folder=pathlib.Path("/x"),
-                          when=datetime.date(2026, 11, 28), recipe=recipe)
-    meta = train.load_checkpoint(path)["meta"]
-    assert meta["lr"] == pytest.approx(0.01) and meta["steps"] == 7 and meta["folder"] == "/x"
-    assert meta["when"] == "2026-11-28" and meta["recipe"]["model"] == "cifar_baseline"
-    with pytest.raises(train.CheckpointError, match=r"metadata\['callback'\].*function"):
-        train.save_checkpoint(tmp_path / "bad.pt", model, callback=print)
-    assert not (tmp_path / "bad.pt").exists()
-
-
-def test_a_run_killed_while_saving_leaves_the_old_checkpoint_intact(tmp_path):
-    path = tmp_path / "model.pt"
-    train.save_checkpoint(path, nn.Linear(4, 4), note="the good one")
-    script = textwrap.dedent(f"""
-        import os, torch
-        from cnnlib import train
-        real_save = torch.save
-        def save_then_die(obj, target, *args, **kwargs):
-            with open(target, "wb") as f:
-                f.write(b"PK half a file")  # a partial write ...
-            os._exit(9)                        # ... and the process is killed
-        torch.save = save_then_die
-        train.save_checkpoint({str(path)!r}, torch.nn.Linear(4, 4), note="never finished")
-    """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
-    assert result.returncode == 9
-    assert train.load_checkpoint(path)["meta"] == {"note": "the good one"}
-
-
-def test_a_truncated_checkpoint_is_named_and_explained(tmp_path):
-    path = tmp_path / "cut.pt"
-    train.save_checkpoint(path, nn.Linear(64, 64))
-    path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(train.CheckpointError, match=r"cut.pt is truncated or corrupt.*delete it"):
-        train.load_checkpoint(path)
-    (tmp_path / "empty.pt").write_bytes(b"")
-    with pytest.raises(train.CheckpointError, match="empty.pt is truncated"):
-        train.load_checkpoint(tmp_path / "empty.pt")
-
-
-def test_checkpoint_round_trip(small_data, tmp_path):
-    model = tiny_model()
-    history = train.fit(model, small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False)
-    path = tmp_path / "model.pt"
-    train.save_checkpoint(path, model, history, recipe="baseline", mode="quick")
-    fresh = models.create("cifar_baseline", width=8)
-    saved = train.load_checkpoint(path, fresh)
-    assert saved["meta"] == {"recipe": "baseline", "mode": "quick"}
-    assert saved["history"].test_acc == history.test_acc
-    for key, value in model.state_dict().items():
-        assert torch.equal(fresh.state_dict()[key], value)
-
-
-class RunsCode:
-    def __reduce__(self):
-        return (os.system, ("touch pwned-by-checkpoint",))
-
-
-def test_checkpoint_that_runs_code_is_refused(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "evil.pt"
-    torch.save({"state_dict": {}, "payload": RunsCode()}, path)
-    with pytest.raises(train.CheckpointError, match="refused to load"):
-        train.load_checkpoint(path)
-    assert not (tmp_path / "pwned-by-checkpoint").exists()
-
-
-def test_file_that_is_not_a_checkpoint_is_refused(tmp_path):
-    path = tmp_path / "weights.pt"
-    torch.save({"something": torch.zeros(2)}, path)
-    with pytest.raises(train.CheckpointError, match="no state_dict"):
-        train.load_checkpoint(path)
 
 
 def test_learning_rate_warms_up_then_decays():
