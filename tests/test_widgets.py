@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import html
+import threading
 
 import pytest
 import torch
@@ -182,6 +183,30 @@ def test_a_failing_callback_is_recorded_and_shown(explorer, monkeypatch):
     monkeypatch.undo()
     explorer.input_size.value = 101
     assert explorer.last_error is None
+
+
+def test_a_change_that_arrives_on_another_thread_during_an_update_is_applied(explorer, monkeypatch):
+    # ipykernel 7 may hand a control's change to another thread while the explorer is updating
+    inside, release, real_render = threading.Event(), threading.Event(), widgets.explorer.render
+
+    def render_slowly(*args, **kwargs):
+        if not inside.is_set():
+            inside.set()
+            release.wait(30)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(widgets.explorer, "render", render_slowly)
+    first = threading.Thread(target=setattr, args=(explorer.input_size, "value", 64))
+    first.start()
+    assert inside.wait(30)
+    second = threading.Thread(target=setattr, args=(explorer.text, "value", "conv 3\nconv 3"))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # it waits for the update in progress instead of being dropped
+    release.set()
+    first.join(30), second.join(30)
+    assert explorer.last_error is None and explorer.preset.value == CUSTOM
+    assert (explorer.exploration.field_size, explorer.exploration.map_size) == (5, 60)
 
 
 # Refusals: what would hang or flood the widget gives a short message instead (issue 11)

@@ -8,6 +8,7 @@ under each other in a narrow output area; the figure and the table follow, the
 figure scaled down to the width it gets.
 """
 import html
+import threading
 
 from .exploration import CUSTOM, PRESETS, Exploration, TooCostly, effective_field, explore
 from .layer_text import LAYER_SYNTAX, format_layers, parse_layers
@@ -33,7 +34,8 @@ class ReceptiveFieldExplorer:
         import ipywidgets as w
 
         self.exploration = self.figure = self.effective_note = self.last_error = None
-        self._busy = False
+        self._lock = threading.RLock()
+        self._updating = None  # the thread running an update: the changes it makes are not new input
         compact = {"description_width": "initial"}
         self.preset = w.Dropdown(options=[*PRESETS, CUSTOM], value=preset, description="preset", style=compact,
                                  layout=w.Layout(width="100%"))
@@ -74,25 +76,26 @@ class ReceptiveFieldExplorer:
 
     # callbacks: each guards the whole update, so an error shows in the widget and is kept for tests
     def _on_preset(self, change):
-        if self._busy or change["new"] == CUSTOM:
-            return
-        self._guarded(self._load_preset, change["new"])
+        if self._updating != threading.get_ident() and change["new"] != CUSTOM:
+            self._guarded(self._load_preset, change["new"])
 
     def _on_change(self, change):
-        if not self._busy:
+        if self._updating != threading.get_ident():
             self._guarded(self._refresh)
 
     def _guarded(self, action, *args):
-        self._busy = True
-        try:
-            action(*args)
-            self.last_error = None
-        except Exception as error:  # shown, not raised: a widget callback has nowhere to raise to
-            self.last_error = error
-            self.table.value = (f"<p style='color:#c33'>Internal error in the explorer: "
-                                f"{html.escape(type(error).__name__)}: {html.escape(str(error)[:400])}</p>")
-        finally:
-            self._busy = False
+        # ipykernel 7 may deliver a change on another thread while an update runs: it waits, then applies
+        with self._lock:
+            self._updating = threading.get_ident()
+            try:
+                action(*args)
+                self.last_error = None
+            except Exception as error:  # shown, not raised: a widget callback has nowhere to raise to
+                self.last_error = error
+                self.table.value = (f"<p style='color:#c33'>Internal error in the explorer: "
+                                    f"{html.escape(type(error).__name__)}: {html.escape(str(error)[:400])}</p>")
+            finally:
+                self._updating = None
 
     def update(self):
         """Recompute from the controls' current values and redraw."""
