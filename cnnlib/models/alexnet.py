@@ -51,13 +51,7 @@ IMAGENET_CONVS = [
 
 # The same rows for 32x32 inputs at width=64: an 11x11 stride-4 first layer
 # would leave nothing of a 32x32 image, so conv1 is 5x5 with stride 1.
-CIFAR_CONVS = [
-    ConvRow(64, 5, 1, 2, split=False, lrn=True, pool=True),
-    ConvRow(192, 5, 1, 2, split=True, lrn=True, pool=True),
-    ConvRow(384, 3, 1, 1, split=False, lrn=False, pool=False),
-    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=False),
-    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=True),
-]
+CIFAR_CONVS = [IMAGENET_CONVS[0]._replace(kernel=5, stride=1), *IMAGENET_CONVS[1:]]
 
 
 def local_response_norm():
