@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from cnnlib import models
+from cnnlib import arith, models
 from cnnlib.models.vgg import CONFIGS, classifier_as_convolutions, stages
 
 IMAGENET_NAMES = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19",
@@ -16,8 +16,7 @@ IMAGENET_NAMES = ["alexnet", "vgg11", "vgg13", "vgg16", "vgg19",
 CIFAR_VGG_NAMES = ["cifar_vgg11", "cifar_vgg13", "cifar_vgg16", "cifar_vgg19"]
 
 
-def count(model):
-    return sum(p.numel() for p in model.parameters())
+count = arith.count_parameters
 
 
 def shapes(model):

@@ -5,14 +5,13 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from cnnlib import models
+from cnnlib import arith, models
 from cnnlib.models.densenet import DenseBlock
 from cnnlib.models.googlenet import INCEPTION_TABLE, Inception
 from cnnlib.models.resnet import BasicBlock, PreActBlock, ShortcutA
 
 
-def count_params(model):
-    return sum(p.numel() for p in model.parameters())
+count_params = arith.count_parameters
 
 
 def count_weighted_layers(model):

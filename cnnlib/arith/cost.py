@@ -19,9 +19,10 @@ from ..table import Table
 from .running import device_of, dtype_of, eval_mode, forward
 
 
-def count_parameters(module):
-    """The number of parameters of a module (a parameter shared by two layers counts once)."""
-    return sum(p.numel() for p in module.parameters())
+def count_parameters(module, recurse=True):
+    """The number of parameters of a module (a parameter shared by two layers counts once);
+    recurse=False counts only those the module holds itself, not its submodules'."""
+    return sum(p.numel() for p in module.parameters(recurse=recurse))
 
 
 def conv_parameters(kernel, c_in, c_out, groups=1, bias=True):
@@ -46,7 +47,7 @@ def _layer_cost(module, output):
         return params, params * (output.numel() // module.out_features)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return (2 * module.num_features if module.affine else 0), output.numel()
-    return sum(p.numel() for p in module.parameters(recurse=False)), 0
+    return count_parameters(module, recurse=False), 0
 
 
 @dataclass
@@ -109,7 +110,7 @@ def parameter_table(model, input_size=(3, 224, 224)):
         for h in hooks:
             h.remove()
     for name, m in modules.items():
-        own = sum(p.numel() for p in m.parameters(recurse=False))
+        own = count_parameters(m, recurse=False)
         if own and m not in counted:
             rows.append(ParameterRow(name + (" (not called)" if name in leaves else " (own)"),
                                      type(m).__name__, None, own, 0))
