@@ -1,0 +1,88 @@
+"""Session-wide settings for the tests and for the notebooks that nbval runs.
+
+- Results that notebooks and tests record go to a temporary folder for the
+  session ($CNNLIB_RESULTS), never into the checkout; the kernels nbval starts
+  inherit it.
+- nbval waits a fixed 5 s for a cell's output after the cell has finished; on a
+  loaded machine the messages come later and the cell fails with "Timeout of 5
+  seconds exceeded waiting for output". The wait is raised here
+  (--notebook-output-timeout, default NOTEBOOK_OUTPUT_TIMEOUT seconds).
+- The `browser` marker (tests/test_browser.py); deselect with -m "not browser".
+  Its screenshots go to $CNNLIB_SCREENSHOTS, else a temporary folder, printed
+  at the end of the run.
+
+pytest reads this file for tests/ and for a plain `pytest` (tests/ is in
+testpaths); `pytest notebooks/NN.ipynb` alone does not read it.
+"""
+import os
+import pathlib
+import shutil
+import tempfile
+
+import pytest
+
+NOTEBOOK_OUTPUT_TIMEOUT = 120  # seconds; nbval's own is 5. Only a stalled kernel ever waits this long.
+RESULTS_VARIABLE = "CNNLIB_RESULTS"  # cnnlib.results reads it; a test checks the two agree
+SCREENSHOTS_VARIABLE = "CNNLIB_SCREENSHOTS"
+
+_screenshots = pytest.StashKey[pathlib.Path]()
+_results = pytest.StashKey[tuple]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--notebook-output-timeout", type=float, default=NOTEBOOK_OUTPUT_TIMEOUT,
+                     help="seconds nbval waits for a notebook cell's output after the cell finished "
+                          f"(nbval's own wait is 5 s; default here {NOTEBOOK_OUTPUT_TIMEOUT})")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: runs JupyterLab in a headless Chromium (tests/test_browser.py)")
+    folder = tempfile.mkdtemp(prefix="cnnlib-test-results-")
+    config.stash[_results] = (folder, os.environ.get(RESULTS_VARIABLE))
+    os.environ[RESULTS_VARIABLE] = folder
+
+
+def pytest_unconfigure(config):
+    folder, previous = config.stash.get(_results, (None, None))
+    if folder is None:
+        return
+    if previous is None:
+        os.environ.pop(RESULTS_VARIABLE, None)
+    else:
+        os.environ[RESULTS_VARIABLE] = previous
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        from nbval.plugin import IPyNbCell
+    except ImportError:  # no nbval, no notebook items
+        return
+    timeout = config.getoption("--notebook-output-timeout")
+    for item in items:
+        if isinstance(item, IPyNbCell):
+            # nbval has no option for this wait: IPyNbCell.__init__ sets the attribute
+            # output_timeout = 5 and runtest() reads it for every output message.
+            # tests/test_notebook_runs.py fails if nbval stops reading it or grows an option.
+            if not hasattr(item, "output_timeout"):
+                raise pytest.UsageError("nbval's notebook cells no longer have output_timeout: "
+                                        "update --notebook-output-timeout in tests/conftest.py")
+            item.output_timeout = timeout
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir(request):
+    """Where the browser test puts its screenshots; kept after the run."""
+    if os.environ.get(SCREENSHOTS_VARIABLE):
+        folder = pathlib.Path(os.environ[SCREENSHOTS_VARIABLE]).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="cnnlib-screenshots-"))
+    request.config.stash[_screenshots] = folder
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    folder = config.stash.get(_screenshots, None)
+    if folder is not None:
+        terminalreporter.write_line(f"browser screenshots: {folder}")
