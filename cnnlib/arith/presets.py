@@ -1,7 +1,8 @@
-"""Layer specs of well-known networks, read off the course's own models, so the
-arithmetic and the models cannot disagree: VGG from Table 1 (models.vgg.CONFIGS)
-through its builders, AlexNet from its conv table (models.alexnet.IMAGENET_CONVS).
-The models are built on the meta device: shapes only, no memory, no weights.
+"""Layer specs of well-known networks, read off the modules the course's own model
+files build, so the arithmetic and the models cannot disagree: VGG from Table 1
+(models.vgg.CONFIGS through vgg.make_features), AlexNet from its conv table
+(models.alexnet.IMAGENET_CONVS through alexnet.make_features), and their
+classifiers. The modules are built on the meta device: shapes only, no memory.
 """
 import math
 from dataclasses import replace
@@ -9,7 +10,7 @@ from dataclasses import replace
 import torch
 import torch.nn as nn
 
-from .. import models
+from ..models import alexnet, vgg
 from .layers import conv, pool
 
 PER_POSITION = (nn.ReLU, nn.BatchNorm2d, nn.LocalResponseNorm, nn.Dropout, nn.Identity)
@@ -41,15 +42,10 @@ def layers_of(modules, in_channels=3):
     return layers
 
 
-def _on_meta(name, **options):
-    with torch.device("meta"):
-        return models.create(name, **options)
-
-
-def _classifier(model, features):
+def _fc_as_convolutions(fc, features):
     """fc6-fc8 as convolutions, the way the VGG paper runs them at test time (Sec. 3.2)."""
     channels = [layer for layer in features if layer.kind == "conv"][-1].out_channels
-    return [replace(layer, name=f"fc{6 + i}") for i, layer in enumerate(layers_of(model.classifier, channels))]
+    return [replace(layer, name=f"fc{6 + i}") for i, layer in enumerate(layers_of(fc, channels))]
 
 
 def vgg_stack(depth=16, classifier=False):
@@ -61,16 +57,18 @@ def vgg_stack(depth=16, classifier=False):
     classifier=True appends fc6-fc8 as convolutions (7x7, 1x1, 1x1); the parameters
     then equal torchvision's (vgg16: 138,357,544).
     """
-    model = _on_meta(f"vgg{depth}")
+    with torch.device("meta"):
+        modules, channels = vgg.make_features(vgg.CONFIGS[vgg.DEPTHS[depth]], batch_norm=False)
+        fc = vgg.imagenet_classifier(channels)
     features, stage, index = [], 1, 1
-    for layer in layers_of(model.features):
+    for layer in layers_of(modules):
         if layer.kind == "conv":
             features.append(replace(layer, name=f"conv{stage}_{index}"))
             index += 1
         else:
             features.append(replace(layer, name=f"pool{stage}"))
             stage, index = stage + 1, 1
-    return features + (_classifier(model, features) if classifier else [])
+    return features + (_fc_as_convolutions(fc, features) if classifier else [])
 
 
 def alexnet_stack(classifier=False, overlapping_pool=True):
@@ -81,12 +79,15 @@ def alexnet_stack(classifier=False, overlapping_pool=True):
     classifier=True appends fc6-fc8 as convolutions (6x6 on the 6x6 map at a 224
     input, then 1x1); the parameters then equal torchvision's (61,100,840).
     """
-    model = _on_meta("alexnet", overlapping_pool=overlapping_pool)
+    with torch.device("meta"):
+        modules, channels = alexnet.make_features(alexnet.IMAGENET_CONVS, lrn=False, groups=1,
+                                                  overlapping_pool=overlapping_pool)
+        fc = alexnet.imagenet_classifier(channels)
     features, number = [], 0
-    for layer in layers_of(model.features):
+    for layer in layers_of(modules):
         number += layer.kind == "conv"
         features.append(replace(layer, name=f"{'conv' if layer.kind == 'conv' else 'pool'}{number}"))
-    return features + (_classifier(model, features) if classifier else [])
+    return features + (_fc_as_convolutions(fc, features) if classifier else [])
 
 
 def dilated_stack(dilations=(1, 2, 4, 8), channels=None):

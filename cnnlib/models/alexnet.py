@@ -122,11 +122,16 @@ class AlexNet(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
+def imagenet_classifier(channels, num_classes=1000, dropout=0.5):
+    """FC6-FC8 of Figure 2 (4096, 4096, classes) on the 6x6 map of a 224x224 image."""
+    return make_classifier(channels * 6 * 6, 4096, num_classes, dropout)
+
+
 @register
 def alexnet(num_classes=1000, lrn=False, groups=1, overlapping_pool=True, dropout=0.5):
     """AlexNet for 224x224 ImageNet images; the defaults are torchvision's alexnet."""
     features, channels = make_features(IMAGENET_CONVS, lrn, groups, overlapping_pool)
-    return AlexNet(features, 6, make_classifier(channels * 6 * 6, 4096, num_classes, dropout))
+    return AlexNet(features, 6, imagenet_classifier(channels, num_classes, dropout))
 
 
 @register

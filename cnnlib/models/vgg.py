@@ -76,15 +76,19 @@ class VGG(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def _imagenet_vgg(depth, batch_norm, num_classes, dropout):
-    config = CONFIGS[DEPTHS[depth]]
-    features, channels = make_features(config, batch_norm)
-    classifier = nn.Sequential(
+def imagenet_classifier(channels, num_classes=1000, dropout=0.5):
+    """Table 1's last rows: FC-4096, FC-4096, FC-1000 on the 7x7 map of a 224x224 image."""
+    return nn.Sequential(
         nn.Linear(channels * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
         nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
         nn.Linear(4096, num_classes),
     )
-    return VGG(config, features, classifier, pool_size=7)
+
+
+def _imagenet_vgg(depth, batch_norm, num_classes, dropout):
+    config = CONFIGS[DEPTHS[depth]]
+    features, channels = make_features(config, batch_norm)
+    return VGG(config, features, imagenet_classifier(channels, num_classes, dropout), pool_size=7)
 
 
 def _cifar_vgg(depth, width, num_classes, batch_norm, dropout):
