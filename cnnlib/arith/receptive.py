@@ -12,11 +12,18 @@ from .tracing import trace
 def receptive_field(layers, input_size=224, in_channels=None):
     """Receptive field of every layer of a network at input_size (int or (height, width)).
 
-    layers is a list of specs (conv, pool, fc) or any nn.Module; a module is
-    traced (see arith.tracing for what is supported; what is not raises a
-    TracingError naming the module). Where paths meet (add, cat) the field is
-    the union of the paths' fields: the largest one when their centres align,
-    as in Distill.
+    layers is a list of specs (conv, pool, fc) or any nn.Module. Where paths
+    meet (add, cat) the field is the union of the paths' fields: the largest
+    one when their centres align, as in Distill.
+
+    A module is traced through one forward pass (arith.tracing). Supported:
+    convolutions, max/average/adaptive pooling, F.pad, strided slicing,
+    add/cat, per-position operations (activations, normalization, dropout,
+    channel shuffles) and flattening or global pooling (the whole map).
+    Refused with a TracingError naming the operation and the module:
+    upsampling, transposed convolutions, pixel (un)shuffle, torch.roll, other
+    operations that move positions or change a map's size, and a path that
+    depends on the input's values (data-dependent control flow).
     """
     input_size = pair(input_size)  # (C, H, W) works too: the last two numbers count
     if isinstance(layers, nn.Module):

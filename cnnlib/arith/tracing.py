@@ -128,8 +128,8 @@ class Tracer:
         except (NotImplementedError, RuntimeError):  # Python read a value, or an operation has no meta kernel
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype_of(self.model))
             x = x.to(device_of(self.model))
-            rec, output_row = self.trace_once(x)
-            self.check_same_path(rec, *self.trace_once(-x), output_row)
+            (rec, output_row), second = self.trace_once(x), self.trace_once(-x)
+            self.check_same_path((rec, output_row), second)
         return ReceptiveField(rec, self.input_size, output_row)
 
     def trace_once(self, x):
@@ -155,7 +155,9 @@ class Tracer:
             out = next((t for t in out if hasattr(t, "rf_row")), None)
         return self.rec, getattr(out, "rf_row", None)
 
-    def check_same_path(self, rec, other, other_output, output_row):
+    def check_same_path(self, first, second):
+        """Refuse when two runs (trace_once's results) recorded different layers: the path depends on the data."""
+        (rec, output_row), (other, other_output) = first, second
         layers = [(row.name, row.kind, row.axes) for row in rec.rows]
         others = [(row.name, row.kind, row.axes) for row in other.rows]
         if layers == others and output_row == other_output:
