@@ -359,11 +359,11 @@ def run_limited(command, limit, log, prefix="", env=None, cwd=None, grace=30.0):
         process.wait(timeout=max(0.0, limit))
     except subprocess.TimeoutExpired:
         stopped = _stop(process, grace, log, prefix)
-    except BaseException:
+    except BaseException as error:
         # This run itself is being stopped (SIGTERM from the device tool's timeout,
         # or Ctrl-C, which the child gets too): give the child its chance to record.
         if process.poll() is None:
-            _stop(process, min(grace, 10.0), log, prefix, interrupt=not isinstance(sys.exc_info()[1], KeyboardInterrupt))
+            _stop(process, min(grace, 10.0), log, prefix, interrupt=not isinstance(error, KeyboardInterrupt))
         raise
     finally:
         reader.join(timeout=5)
@@ -570,25 +570,22 @@ def steps_for(plan, recipe_costs, speed=H100):
     return steps
 
 
-def smoke_steps(trained, recipe_costs, left, speed=H100):
-    """Two smoke processes that fit in `left` seconds: fp16 for FP16_SMOKES, then
-    1 epoch of every recipe not trained, in plan order, as many as fit."""
+def smoke_step(kind, trained, recipe_costs, left, speed=H100):
+    """The smoke process of `kind` that fits in `left` seconds, as a list of at most one Step:
+    "smoke-fp16", 1 epoch in fp16 of FP16_SMOKES; "smoke", 1 epoch of every recipe not
+    trained, in plan order, as many as fit."""
     one_epoch = {n: speed.warmup_seconds + c.epoch_seconds(speed) for n, c in recipe_costs.items()}
-    steps = []
-    fp16 = tuple(n for n in FP16_SMOKES if n in recipe_costs)
-    if fp16:
-        seconds = speed.process_seconds + sum(one_epoch[n] for n in fp16)
-        if seconds <= left:
-            steps.append(Step("fp16 smoke", "smoke-fp16", seconds, fp16))
-            left -= seconds
+    if kind == "smoke-fp16":
+        candidates, name = [n for n in FP16_SMOKES if n in recipe_costs], "fp16 smoke"
+    else:
+        candidates = [n for names in PLANS.values() for n in names if n in recipe_costs and n not in trained]
+        name = "1-epoch smoke"
     chosen, seconds = [], speed.process_seconds
-    for name in (n for names in PLANS.values() for n in names if n in recipe_costs and n not in trained):
-        if seconds + one_epoch[name] <= left:
-            chosen.append(name)
-            seconds += one_epoch[name]
-    if chosen:
-        steps.append(Step("1-epoch smoke", "smoke", seconds, tuple(chosen)))
-    return steps
+    for recipe in candidates:
+        if seconds + one_epoch[recipe] <= left:
+            chosen.append(recipe)
+            seconds += one_epoch[recipe]
+    return [Step(name, kind, seconds, tuple(chosen))] if chosen else []
 
 
 def step_command(step, python, data_dir, pipeline_json):
@@ -700,9 +697,9 @@ def run_plan(plan, results, budget, archive=ARCHIVE, work=None, python=None, spe
                           after_step)
         if smoke:
             trained = {o.step.name for o in outcomes if o.step.kind == "train" and o.status != "skipped"}
-            left = deadline.left() - guard.reserve
-            outcomes += run_steps(smoke_steps(trained, recipe_costs, left, speed), deadline, execute, log, guard,
-                              calibration, after_step)
+            for kind in ("smoke-fp16", "smoke"):  # each chosen from the time left when it starts
+                steps = smoke_step(kind, trained, recipe_costs, deadline.left() - guard.reserve, speed)
+                outcomes += run_steps(steps, deadline, execute, log, guard, calibration, after_step)
     except (KeyboardInterrupt, SystemExit):
         log("stopped from outside: what finished is kept")
         outcomes.append(Outcome(Step("the rest of the plan", "stopped", 0.0), "stopped"))

@@ -15,7 +15,6 @@ recipe in a process of its own under a deadline and uses this script for its
 1-epoch smokes (--epochs 1 --baseline none, and --precision fp16 for the T4 path).
 """
 import argparse
-import os
 import pathlib
 import statistics
 import sys

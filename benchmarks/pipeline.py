@@ -179,7 +179,8 @@ def main(argv=None):
         feeding = dict(step=step, limit=args.model_images, memory_format=layout)
         what = (f"feeding {args.model} ({recipe.model}, {str(dtype).replace('torch.', '') if dtype else 'float32'}"
                 + (f", {args.model_images:,} images per epoch)" if args.model_images else ")"))
-        add(what, median_rate(loader, device, args.epochs, **feeding), median_rate(ours, device, args.epochs, **feeding))
+        add(what, median_rate(loader, device, args.epochs, **feeding),
+            median_rate(ours, device, args.epochs, **feeding))
 
     width = max(len(row["what"]) for row in rows)
     print(f"\n{'':{width}} {'DataLoader':>12} {'cnnlib':>12} {'ratio':>7}")

@@ -134,8 +134,8 @@ def test_a_step_that_reaches_its_limit_is_stopped_with_sigint_and_keeps_what_it_
             print("interrupted after 2 epochs: recorded")
             sys.exit(130)
     """)
-    done = device_run.run_limited([sys.executable, "-c", child], limit=2.0, log=lambda line, prefix="": lines.append(line),
-                                  grace=20)
+    done = device_run.run_limited([sys.executable, "-c", child], limit=2.0, grace=20,
+                                  log=lambda line, prefix="": lines.append(line))
     assert done.stopped == "SIGINT"
     assert done.returncode == 130
     assert done.seconds < 15
@@ -241,7 +241,9 @@ STUB = r'''
 import json, os, pathlib, sys, time
 
 args = sys.argv[1:]
-if args[0] == "-c":  # the environment probe runs in the real Python
+if args[0] == "-c":  # the environment probe: a given answer, else the real Python's
+    if os.environ.get("STUB_ENVIRONMENT"):
+        sys.exit(print(os.environ["STUB_ENVIRONMENT"]))
     os.execv(sys.executable, [sys.executable] + args)
 pathlib.Path(os.environ["STUB_CALLS"]).open("a").write(" ".join(args) + "\n")
 folder = pathlib.Path(os.environ.get("CNNLIB_RESULTS", ".")) / "full-cpu"
@@ -340,10 +342,26 @@ def test_a_plan_refuses_the_wrong_images_before_training_anything(tmp_path, stub
     assert not (results / "plan1-records.json").exists()
 
 
-def test_a_plan_refuses_a_machine_without_a_gpu(tmp_path, stub_python):
+def test_a_plan_refuses_a_machine_without_a_gpu(tmp_path, monkeypatch, stub_python):
+    monkeypatch.setenv("STUB_ENVIRONMENT", json.dumps({"torch": "2.11.0", "cuda_available": False}))
     archive = archive_of(image_tree(tmp_path / "src"), tmp_path / "data.tar.gz")
     results = tmp_path / "out"
     status = device_run.run_plan("1", results, budget=60, archive=archive, work=tmp_path / "work",
                                  python=str(stub_python), expected={"train": 4, "test": 2})
     assert status == 2
     assert "no CUDA GPU" in (results / "plan1-summary.txt").read_text()
+
+
+def test_smokes_take_the_recipes_not_trained_in_plan_order_as_many_as_fit(monkeypatch):
+    monkeypatch.setattr(device_run, "PLANS", {"a": ("r1", "r2"), "b": ("r3", "r4")})
+    monkeypatch.setattr(device_run, "FP16_SMOKES", ("r1", "r9"))
+    # One epoch of each costs its multiply-adds in seconds here; a process 10 s.
+    speed = device_run.Speed(mixed_flops=2 * (3 * 50_000 + 10_000), layer_seconds=0, process_seconds=10,
+                             warmup_seconds=0)
+    costs = {n: device_run.Cost(n, 30, 250, seconds, 1, False) for n, seconds in
+             (("r1", 5), ("r2", 5), ("r3", 20), ("r4", 10))}
+    [smoke] = device_run.smoke_step("smoke", {"r1"}, costs, left=30, speed=speed)
+    assert smoke.recipes == ("r2", "r4") and smoke.estimate == pytest.approx(25)  # r3 does not fit
+    [fp16] = device_run.smoke_step("smoke-fp16", {"r1"}, costs, left=30, speed=speed)
+    assert fp16.recipes == ("r1",) and fp16.kind == "smoke-fp16"
+    assert device_run.smoke_step("smoke", set(), costs, left=12, speed=speed) == []
