@@ -1,0 +1,77 @@
+"""Write the README's results tables from the shipped reference records, never by hand.
+
+    python scripts/readme_tables.py           # rewrite the tables in README.md
+    python scripts/readme_tables.py --check   # exit 1 if README.md differs from the records
+
+The tables sit between `<!-- results:MODE -->` and `<!-- /results:MODE -->`
+(MODE is quick or full) and are made from cnnlib/references/MODE-*.json
+(cnnlib.results.references), one table per device.
+"""
+import argparse
+import pathlib
+import re
+import sys
+
+from cnnlib import results
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+BLOCK = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(<!-- /results:\2 -->)", re.S)
+NONE_YET = {
+    "quick": "No quick-mode reference recorded yet.\n",
+    "full": "No full-mode reference recorded yet: it needs a GPU run of `benchmarks/device_run.sh` "
+            "(see benchmarks/README.md).\n",
+}
+
+
+def table(records):
+    """One markdown table of a reference file's records, in the order of the course's notebooks."""
+    ordered = sorted(records.values(), key=lambda r: (r.get("notebook") or "", r["name"]))
+    lines = ["| run | notebook | parameters | multiply-adds (32x32) | test accuracy | epochs | training time | images/s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in ordered:
+        lines.append(f"| {r['name']} | {r.get('notebook') or '-'} | {r['parameters']:,} | {r['multiply_adds']:,} | "
+                     f"{100 * r['test_acc']:.1f}% | {r['epochs']} | {r['train_seconds']:.1f} s | "
+                     f"{r['images_per_second']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def block(mode):
+    """The markdown for one mode: a table per reference file, each with its device, dates and data."""
+    found = results.references(mode)
+    if not found:
+        return NONE_YET[mode]
+    parts = []
+    for stem, records in found.items():
+        any_record = next(iter(records.values()))
+        environment = any_record.get("environment", {})
+        dates = sorted({r["recorded"] for r in records.values()})
+        when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+        parts.append(f"`cnnlib/references/{stem}.json`: {environment.get('device', '?')}, torch "
+                     f"{environment.get('torch', '?')}, recorded {when}, data: {any_record.get('data')}.\n\n"
+                     + table(records))
+    return "\n".join(parts)
+
+
+def render(text):
+    return BLOCK.sub(lambda m: m.group(1) + block(m.group(2)) + m.group(4), text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only check that README.md matches the records")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    if not BLOCK.search(text):
+        sys.exit("README.md has no <!-- results:MODE --> blocks")
+    new = render(text)
+    if args.check:
+        if new != text:
+            print("README.md's results tables differ from cnnlib/references: run python scripts/readme_tables.py")
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
