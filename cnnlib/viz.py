@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import data as data_module
+from .batches import normalize
 from .table import Table  # noqa: F401  (viz.Table: the course's one table renderer)
 
 
@@ -16,9 +17,13 @@ def plot_histories(histories, title="Training curves", error=False):
     """Loss and accuracy (or error) per epoch for several runs: {name: History}.
 
     Solid lines are the training split, dashed lines the test split, one colour per run.
+    A run with no finished epoch (stopped before its first) is left out and named in the title.
     """
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    untrained = [name for name, history in histories.items() if not history.epoch]
     for i, (name, history) in enumerate(histories.items()):
+        if not history.epoch:
+            continue
         colour = f"C{i}"
         ax_loss.plot(history.epoch, history.train_loss, "-", color=colour, label=f"{name} train")
         ax_loss.plot(history.epoch, history.test_loss, "--", color=colour, label=f"{name} test")
@@ -35,8 +40,9 @@ def plot_histories(histories, title="Training curves", error=False):
                ylabel="error (%)" if error else "accuracy (%)")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.suptitle(title + (f"\n(no finished epoch, not shown: {', '.join(untrained)})" if untrained else ""))
     fig.tight_layout()
     return fig
 
@@ -66,18 +72,46 @@ def show_source(obj):
     return Code(inspect.getsource(obj), language="python")
 
 
+RIGHT, WRONG = "#1a7f37", "#c62828"  # green and red, each with its own mark (not colour alone)
+
+
 @torch.no_grad()
-def predictions_grid(model, data, count=20):
-    """Test images with the model's predicted class; wrong predictions are marked."""
+def predictions_grid(model, data, count=20, columns=5):
+    """The first `count` test images, each titled with the model's prediction on one line:
+    "✓ cat" in green when right, "✗ dog / cat" (predicted / true) in red when wrong.
+
+    Each tile is wide enough for the longest one-line title ("automobile / airplane")
+    and tall enough that a title never reaches the image above. Leaves the model's
+    mode (train or eval) as it found it.
+    """
     images = data.test_images[:count]
-    labels = data.test_labels[:count]
-    model.eval()
+    labels = data.test_labels[:count].cpu().tolist()
     device = next(model.parameters()).device
-    predicted = model(data_module.normalize(images.to(device))).argmax(1).cpu()
-    labels = labels.cpu()
+    was_training = model.training
+    model.eval()
+    try:
+        predicted = model(normalize(images.to(device))).argmax(1).cpu().tolist()
+    finally:
+        model.train(was_training)
     classes = data.classes
-    names = [f"{classes[p]}" + ("" if p == y else f"\n(is {classes[y]})") for p, y in zip(predicted.tolist(), labels.tolist())]
-    fig = show_images(images, title="Predictions on test images (second line: the true class when wrong)")
-    for ax, name in zip(fig.axes, names):
-        ax.set_title(name, fontsize=7)
+    # Laid out in inches, not by tight_layout: each tile is an image with a band above it
+    # for its title, so no title can reach the image above or the figure's title.
+    tile, image, band, top = 1.55, 1.3, 0.3, 0.45
+    rows = -(-len(labels) // columns)
+    width, height = columns * tile, rows * (image + band) + top + 0.1
+    fig = plt.figure(figsize=(width, height))
+    pictures = images.detach().cpu()
+    for i, (picture, p, y) in enumerate(zip(pictures, predicted, labels)):
+        row, column = divmod(i, columns)
+        left = column * tile + (tile - image) / 2
+        bottom = height - top - (row + 1) * (image + band) + 0.05
+        ax = fig.add_axes((left / width, bottom / height, image / width, image / height))
+        ax.imshow(picture.permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.axis("off")
+        title = f"✓ {classes[p]}" if p == y else f"✗ {classes[p]} / {classes[y]}"
+        ax.set_title(title, fontsize=8, color=RIGHT if p == y else WRONG, pad=3)
+    right = sum(p == y for p, y in zip(predicted, labels))
+    fig.suptitle(f"Predictions on {len(labels)} test images: {right} right (✓, green), "
+                 f"{len(labels) - right} wrong (✗ predicted / true, red)", fontsize=10,
+                 y=1 - 0.12 / height, va="top")
     return fig

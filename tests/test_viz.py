@@ -1,0 +1,119 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from cnnlib import data, train, viz  # noqa: E402
+
+
+class FixedPredictions(nn.Module):
+    """Predicts the given classes, in order, whatever the images."""
+
+    def __init__(self, predictions):
+        super().__init__()
+        self.predictions = torch.tensor(predictions)
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, images):
+        return nn.functional.one_hot(self.predictions[:len(images)], 10).float() + 0 * self.weight
+
+
+def tiny_cifar(labels):
+    n = len(labels)
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor(labels)
+    return data.Cifar10(images, labels, images, labels, "test images")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+# "automobile / airplane" is the longest one-line title ten classes can give.
+LABELS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+PREDICTED = [0, 0, 2, 5, 4, 5, 6, 1, 8, 9, 1, 1, 9, 8, 7, 3, 5, 4, 3, 2]
+
+
+def test_prediction_titles_say_right_or_wrong_in_one_line_with_the_true_class():
+    fig = viz.predictions_grid(FixedPredictions(PREDICTED), tiny_cifar(LABELS), count=20)
+    titles = [ax.title for ax in fig.axes if ax.title.get_text()]
+    classes = data.CLASSES
+    assert len(titles) == 20
+    for title, p, y in zip(titles, PREDICTED, LABELS):
+        text = title.get_text()
+        assert "\n" not in text
+        if p == y:
+            assert text == f"✓ {classes[p]}" and title.get_color() == viz.RIGHT
+        else:
+            assert text == f"✗ {classes[p]} / {classes[y]}" and title.get_color() == viz.WRONG
+    wrong = sum(p != y for p, y in zip(PREDICTED, LABELS))
+    assert f"{20 - wrong} right" in fig._suptitle.get_text() and f"{wrong} wrong" in fig._suptitle.get_text()
+
+
+@pytest.mark.parametrize("count", [20, 7])
+def test_prediction_titles_overlap_no_image_no_other_title_and_not_the_figure_title(count):
+    # Every prediction wrong and "automobile / airplane" among them: the widest titles.
+    predicted = [1 if y == 0 else 0 for y in LABELS]
+    fig = viz.predictions_grid(FixedPredictions(predicted), tiny_cifar(LABELS), count=count)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.images]
+    images = [ax.get_window_extent(renderer) for ax in axes]
+    titles = [ax.title.get_window_extent(renderer) for ax in axes]
+    suptitle = fig._suptitle.get_window_extent(renderer)
+    assert len(axes) == count
+    for i, title in enumerate(titles):
+        assert not any(title.overlaps(image) for image in images), f"title {i} overlaps an image"
+        assert not any(title.overlaps(other) for j, other in enumerate(titles) if j != i), f"title {i} overlaps"
+        assert not title.overlaps(suptitle), f"title {i} touches the figure's title"
+        assert fig.bbox.contains(title.x0, title.y0) and fig.bbox.contains(title.x1, title.y1)
+
+
+def test_predictions_grid_leaves_the_model_in_its_mode():
+    model = FixedPredictions(PREDICTED)
+    model.train()
+    viz.predictions_grid(model, tiny_cifar(LABELS), count=5)
+    assert model.training
+    model.eval()
+    viz.predictions_grid(model, tiny_cifar(LABELS), count=5)
+    assert not model.training
+
+
+def history(epochs):
+    h = train.History()
+    for e in range(1, epochs + 1):
+        h.epoch.append(e)
+        h.train_loss.append(2.0 / e)
+        h.test_loss.append(2.1 / e)
+        h.train_acc.append(0.1 * e)
+        h.test_acc.append(0.09 * e)
+    return h
+
+
+def test_plot_histories_leaves_out_runs_without_an_epoch_and_names_them():
+    stopped = history(0)
+    stopped.interrupted = True
+    fig = viz.plot_histories({"trained": history(3), "stopped": stopped}, title="Runs")
+    ax_loss, ax_acc = fig.axes
+    labels = [line.get_label() for line in ax_acc.lines]
+    assert labels == ["trained train", "trained test"]
+    assert [100 * a for a in history(3).train_acc] == pytest.approx(list(ax_acc.lines[0].get_ydata()))
+    assert "stopped" in fig._suptitle.get_text() and "Runs" in fig._suptitle.get_text()
+
+
+def test_plot_histories_with_no_trained_run_still_draws_the_axes():
+    fig = viz.plot_histories({"stopped": history(0)})
+    assert all(not ax.lines for ax in fig.axes)
+    assert "stopped" in fig._suptitle.get_text()
+
+
+def test_plot_histories_shows_error_as_one_minus_accuracy():
+    fig = viz.plot_histories({"run": history(2)}, error=True)
+    assert list(fig.axes[1].lines[0].get_ydata()) == pytest.approx([90.0, 80.0])
+    assert fig.axes[1].get_ylabel() == "error (%)"
