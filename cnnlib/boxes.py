@@ -4,7 +4,7 @@ Localization (one object, its class known):
   pointing_hits   does the map's highest pixel fall inside the object's box?
                   (the pointing game, Zhang et al. 2016)
   peak_boxes      the box around the peak's connected region above 20 % of the
-                  peak (Zhou et al. 2016's rule for boxes from class activation maps)
+                  peak (after Zhou et al. 2016's rule for boxes from class activation maps)
 Detection (several objects, classes unknown):
   detect          peaks of an objectness map -> one window box each -> non-maximum
                   suppression
@@ -32,16 +32,17 @@ def pointing_hits(maps, boxes):
 
 def peak_boxes(maps, fraction=0.2):
     """For maps (N, H, W): the box around the pixels whose value reaches `fraction` of
-    the map's highest value and that are connected (4-neighbours) to that peak. Returns (N, 4)."""
+    the map's highest value and that are connected to that peak (8 neighbours).
+    Zhou et al. (2016) box the largest such region; it is nearly always the peak's. Returns (N, 4)."""
     high = maps.flatten(1).max(1).values.view(-1, 1, 1)
-    above = maps >= fraction * high
-    region = maps == high
-    cross = torch.tensor([[0., 1., 0.], [1., 1., 1.], [0., 1., 0.]], device=maps.device).view(1, 1, 3, 3)
-    while True:  # grow the region from the peak through pixels above the threshold
-        grown = (F.conv2d(region[:, None].float(), cross, padding=1)[:, 0] > 0) & above
+    above = (maps >= fraction * high).float()
+    region = (maps == high).float()
+    while True:  # grow the region from the peak, one ring of neighbours at a time, through pixels above
+        grown = F.max_pool2d(region[:, None], 3, stride=1, padding=1)[:, 0] * above
         if torch.equal(grown, region):
             break
         region = grown
+    region = region.bool()
     rows, columns = region.any(2), region.any(1)
     first = lambda mask: mask.float().argmax(1)
     last = lambda mask: mask.shape[1] - mask.flip(1).float().argmax(1)
@@ -62,6 +63,14 @@ class Detections:
         return len(self.scores)
 
 
+def window_boxes(rows, columns, jump, window=32, device=None):
+    """The pixel box of every window of a rows x columns window map, row by row: (rows * columns, 4).
+    Window (i, j) covers the window x window crop whose top-left pixel is (jump * i, jump * j)."""
+    i, j = torch.meshgrid(torch.arange(rows, device=device), torch.arange(columns, device=device), indexing="ij")
+    x, y = (j * jump).flatten(), (i * jump).flatten()
+    return torch.stack([x, y, x + window, y + window], dim=1)
+
+
 def detect(objectness, labels, jump, window=32, threshold=0.5, overlap=0.3):
     """Detections from window maps: objectness (N, h, w) in [0, 1] and labels (N, h, w).
 
@@ -72,13 +81,13 @@ def detect(objectness, labels, jump, window=32, threshold=0.5, overlap=0.3):
     overlap, so two boxes on one place are one object). Returns one Detections per image.
     """
     peaks = objectness == F.max_pool2d(objectness[:, None], 3, stride=1, padding=1)[:, 0]
+    every_box = window_boxes(*objectness.shape[1:], jump, window, objectness.device).float()
     found = []
     for score_map, label_map, peak_map in zip(objectness, labels, peaks):
-        rows, columns = (peak_map & (score_map >= threshold)).nonzero(as_tuple=True)
-        boxes = torch.stack([columns * jump, rows * jump, columns * jump + window, rows * jump + window], 1)
-        boxes, scores = boxes.float(), score_map[rows, columns]
-        keep = nms(boxes, scores, overlap)
-        found.append(Detections(boxes[keep], label_map[rows, columns][keep], scores[keep]))
+        candidates = (peak_map & (score_map >= threshold)).flatten().nonzero().flatten()
+        candidate_boxes, scores = every_box[candidates], score_map.flatten()[candidates]
+        keep = nms(candidate_boxes, scores, overlap)
+        found.append(Detections(candidate_boxes[keep], label_map.flatten()[candidates][keep], scores[keep]))
     return found
 
 
@@ -89,9 +98,9 @@ def match(detections, boxes, labels, iou=0.5, by_class=True):
     hits = torch.zeros(len(detections), dtype=torch.bool)
     if len(detections) == 0 or len(boxes) == 0:
         return hits
-    overlaps = box_iou(detections.boxes.float(), boxes.float()).cpu()
+    overlaps = box_iou(detections.boxes.float().cpu(), boxes.float().cpu())
     if by_class:
-        overlaps[(detections.labels[:, None] != labels[None, :]).cpu()] = -1
+        overlaps[detections.labels.cpu()[:, None] != labels.cpu()[None, :]] = -1
     claimed = torch.zeros(len(boxes), dtype=torch.bool)
     for k in torch.argsort(detections.scores.cpu(), descending=True).tolist():
         candidates = overlaps[k].masked_fill(claimed, -1)

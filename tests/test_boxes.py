@@ -22,6 +22,13 @@ def test_peak_boxes_keep_the_region_connected_to_the_peak():
     assert boxes.peak_boxes(maps, fraction=0.95).tolist() == [[5, 3, 6, 4]]
 
 
+def test_window_boxes_run_row_by_row():
+    found = boxes.window_boxes(2, 3, jump=4, window=32)
+    assert found.shape == (6, 4)
+    assert found[0].tolist() == [0, 0, 32, 32] and found[2].tolist() == [8, 0, 40, 32]
+    assert found[3].tolist() == [0, 4, 32, 36]
+
+
 def test_detect_takes_peaks_above_the_threshold_and_suppresses_overlaps():
     objectness = torch.zeros(1, 10, 10)
     objectness[0, 2, 3] = 0.9   # a peak: box at (12, 8)
