@@ -34,13 +34,15 @@ class Recipe:
     augment: bool = True
     schedule: str = "linear"
     precision: str = "auto"
+    test_flip: bool = False  # score the test split with flip test-time augmentation
     name: str = ""  # the recipe's name in RECIPES, set there
 
     def fit_options(self):
         """The keyword arguments of cnnlib.train.fit."""
         return dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                     weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
-                    augment=self.augment, schedule=self.schedule, precision=self.precision)
+                    augment=self.augment, schedule=self.schedule, precision=self.precision,
+                    test_flip=self.test_flip)
 
     def replace(self, **changes):
         """A copy with some fields changed; options are merged, not replaced."""

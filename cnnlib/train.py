@@ -162,11 +162,12 @@ def model_device(model):
 # ---------------------------------------------------------------- evaluation
 
 @torch.no_grad()
-def evaluate(model, cifar, split="test", batch_size=1000, precision="auto"):
+def evaluate(model, cifar, split="test", batch_size=1000, precision="auto", flip=False):
     """Loss and accuracy of `model` on a split ("test" or "train") of `cifar`.
 
     Runs where the model is, without moving it, changing its layout or
     leaving it in another mode: the training split is scored unaugmented.
+    flip: test-time augmentation; each image's logits are averaged with its mirror image's.
     """
     device = model_device(model)
     dtype = autocast_dtype(device, precision)
@@ -178,8 +179,10 @@ def evaluate(model, cifar, split="test", batch_size=1000, precision="auto"):
         for images, labels in cifar.batches(split, batch_size, memory_format=memory_format(device)):
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             with _autocast(device, dtype):
-                logits = model(images)
-            total_loss += F.cross_entropy(logits.float(), labels, reduction="sum")
+                logits = model(images).float()
+                if flip:
+                    logits = (logits + model(images.flip(3)).float()) / 2
+            total_loss += F.cross_entropy(logits, labels, reduction="sum")
             correct += (logits.argmax(1) == labels).sum()
     finally:
         model.train(was_training)
@@ -229,11 +232,12 @@ def sgd(model, lr, momentum=0.9, weight_decay=5e-4):
 
 
 def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
-        label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15, precision="auto",
+        label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15, precision="auto", test_flip=False,
         on_epoch=None, checkpoint=None, progress=True, verbose=True, name=None):
     """Train `model` on `cifar` (a Cifar10 on the training device) and return a History.
 
     precision: "auto" (by device, see autocast_dtype) or "fp32", "bf16", "fp16".
+    test_flip: score the test split with flip test-time augmentation (see evaluate).
     on_epoch(history, model) is called after each epoch (for measurements
     during training). checkpoint: a path to save the weights and History to
     at the end, also when training is interrupted or diverges.
@@ -285,7 +289,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
             step_loss = torch.stack(losses).tolist()
             step_acc = torch.stack(hits).tolist()
             start = time.perf_counter()
-            score = evaluate(model, cifar, precision=precision)
+            score = evaluate(model, cifar, precision=precision, flip=test_flip)
             history.eval_seconds.append(time.perf_counter() - start)
             history.epoch.append(epoch)
             history.train_loss.append(sum(step_loss) / len(step_loss))

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import checkpoints, config, data, models, recipes, train
+from cnnlib import batches, checkpoints, config, data, models, recipes, train
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +208,15 @@ def test_step_error_is_a_trailing_mean_of_the_training_error():
     history = train.History(step_acc=[0.0, 0.5, 1.0, 0.5])
     assert history.step_error() == pytest.approx([1.0, 0.5, 0.0, 0.5])
     assert history.step_error(window=2) == pytest.approx([1.0, 0.75, 0.25, 0.25])
+
+
+def test_flip_test_time_augmentation_averages_an_image_and_its_mirror(small_data):
+    model = tiny_model().eval()
+    images, labels = small_data.split("test")
+    with torch.no_grad():
+        x = batches.normalize(images)
+        logits = (model(x) + model(x.flip(3))) / 2
+    expected = (logits.argmax(1) == labels).float().mean().item()
+    assert train.evaluate(model, small_data, flip=True).accuracy == pytest.approx(expected)
+    assert train.evaluate(model, small_data, flip=False).accuracy == pytest.approx(
+        (model(x).argmax(1) == labels).float().mean().item())
