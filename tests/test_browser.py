@@ -42,7 +42,7 @@ VIEWPORT = {"width": 1280, "height": 900}  # a laptop's window; JupyterLab's fil
 SCREENSHOT_HEIGHT = 2000  # px: the window's height while it takes a picture of the whole explorer
 STARTUP_SECONDS = 60  # JupyterLab's server, and then the page and its kernel, each get this long
 UPDATE_SECONDS = 60   # one change of a control until the explorer's table shows it (a loaded machine is slow)
-# Settings a learner's first start also gets, minus the news and update checks, which would go online.
+# JupyterLab's defaults but for the news and update checks, which would go online.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
@@ -61,8 +61,9 @@ def _missing():
     return None
 
 
-if _missing():
-    pytest.skip(_missing(), allow_module_level=True)
+_REASON = _missing()
+if _REASON:
+    pytest.skip(_REASON, allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip: it may be absent)
 

@@ -1,7 +1,6 @@
 """scripts/store_notebooks.py: what a stored notebook holds, and that storing fails loudly."""
 import base64
 import importlib.util
-import json
 import pathlib
 import subprocess
 import sys
