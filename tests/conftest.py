@@ -3,10 +3,19 @@
 - Results that notebooks and tests record go to a temporary folder for the
   session ($CNNLIB_RESULTS), never into the checkout; the kernels nbval starts
   inherit it.
-- nbval waits a fixed 5 s for a cell's output after the cell has finished; on a
-  loaded machine the messages come later and the cell fails with "Timeout of 5
-  seconds exceeded waiting for output". The wait is raised here
-  (--notebook-output-timeout, default NOTEBOOK_OUTPUT_TIMEOUT seconds).
+- "Timeout of 5 seconds exceeded waiting for output" has two causes, both met
+  by the notebooks' training cells:
+  * nbval waits a fixed 5 s for each of a cell's output messages after the cell
+    has finished; on a loaded machine they come later. The wait is raised here
+    (--notebook-output-timeout, default NOTEBOOK_OUTPUT_TIMEOUT seconds).
+  * nbval reads none of a cell's output until the cell has finished, and ZeroMQ
+    holds only so many messages (a few thousand here): beyond that the kernel's
+    messages are dropped, the cell's last one ("idle") included, and nbval waits
+    for it in vain. tqdm's notebook bar sends 2-3 messages per refresh, up to
+    ten refreshes a second, so a cell that trains for minutes can exceed it.
+    Kernels started under pytest refresh their bars at most every
+    PROGRESS_REFRESH_SECONDS ($TQDM_MININTERVAL, read by tqdm >= 4.66; a value
+    already set is kept).
 - The `browser` marker (tests/test_browser.py); deselect with -m "not browser".
   Its screenshots go to $CNNLIB_SCREENSHOTS, else a temporary folder, printed
   at the end of the run.
@@ -22,6 +31,8 @@ import tempfile
 import pytest
 
 NOTEBOOK_OUTPUT_TIMEOUT = 120  # seconds; nbval's own is 5. Only a stalled kernel ever waits this long.
+PROGRESS_REFRESH_SECONDS = "5"  # an hour of training in one cell: about 1,500 messages from its bars
+PROGRESS_VARIABLE = "TQDM_MININTERVAL"
 RESULTS_VARIABLE = "CNNLIB_RESULTS"  # cnnlib.results reads it; a test checks the two agree
 SCREENSHOTS_VARIABLE = "CNNLIB_SCREENSHOTS"
 
@@ -38,18 +49,21 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: runs JupyterLab in a headless Chromium (tests/test_browser.py)")
     folder = tempfile.mkdtemp(prefix="cnnlib-test-results-")
-    config.stash[_results] = (folder, os.environ.get(RESULTS_VARIABLE))
+    config.stash[_results] = (folder, os.environ.get(RESULTS_VARIABLE), PROGRESS_VARIABLE in os.environ)
     os.environ[RESULTS_VARIABLE] = folder
+    os.environ.setdefault(PROGRESS_VARIABLE, PROGRESS_REFRESH_SECONDS)
 
 
 def pytest_unconfigure(config):
-    folder, previous = config.stash.get(_results, (None, None))
+    folder, previous, progress_was_set = config.stash.get(_results, (None, None, True))
     if folder is None:
         return
     if previous is None:
         os.environ.pop(RESULTS_VARIABLE, None)
     else:
         os.environ[RESULTS_VARIABLE] = previous
+    if not progress_was_set:
+        os.environ.pop(PROGRESS_VARIABLE, None)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -1,5 +1,5 @@
-"""Notebook runs under pytest: nothing lands in the checkout, and the longer output
-wait of tests/conftest.py still reaches nbval."""
+"""Notebook runs under pytest: nothing lands in the checkout, and what tests/conftest.py
+does against nbval's "Timeout ... waiting for output" still takes effect."""
 import inspect
 import json
 import os
@@ -39,6 +39,15 @@ def test_nbval_still_has_no_option_for_the_output_wait():
 
 def test_the_output_wait_is_raised(pytestconfig):
     assert pytestconfig.getoption("--notebook-output-timeout") >= 60
+
+
+def test_kernels_refresh_progress_bars_rarely():
+    # A kernel inherits this session's environment; tqdm reads it when imported.
+    # Every refresh of a notebook bar is 2-3 messages that nbval leaves queued until the
+    # cell ends, and ZeroMQ drops what does not fit, the cell's "idle" included.
+    show = "import io, tqdm; print(tqdm.tqdm(total=1, file=io.StringIO()).mininterval)"
+    run = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, check=True)
+    assert float(run.stdout) >= 1, f"tqdm refreshes every {run.stdout.strip()} s (needs tqdm >= 4.66)"
 
 
 def test_results_go_to_a_session_folder_outside_the_checkout():
