@@ -86,10 +86,13 @@ def _pair(model, quick, full, **shared):
 
 
 def _plain(activation, depth):
-    # A constant learning rate and no augmentation or weight decay, as in
-    # AlexNet's Fig. 1: the speed of training is then the activation's, not
-    # the schedule's or the regularizer's. float32 on every device: through
-    # 12 sigmoid layers fp16 gradients can underflow to zero.
+    # No augmentation or weight decay, as in AlexNet's Fig. 1 ("No regularization
+    # of any kind was employed"), and a constant learning rate (the paper states
+    # no schedule): the speed of training is then the activation's, not the
+    # schedule's or the regularizer's. The paper chose each network's learning
+    # rate independently; notebook 01 sweeps it per activation and overrides lr
+    # (the lr here is what a run takes without a sweep). float32 on every
+    # device: through 12 sigmoid layers fp16 gradients can underflow to zero.
     return _pair(
         "cifar_deep_plain",
         quick=dict(epochs=6, batch_size=64, options=dict(width=8 if depth > 4 else 16)),
