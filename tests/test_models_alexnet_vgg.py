@@ -231,3 +231,15 @@ def test_vgg16_as_convolutions():
         assert torch.allclose(scores.flatten(1), model(x), atol=1e-5, rtol=1e-4)
         # 256 pixels -> 8x8 features -> a 2x2 map of 7x7 windows.
         assert convolutional(torch.randn(1, 3, 256, 256)).shape == (1, 1000, 2, 2)
+
+
+def test_the_2012_papers_alexnet_has_its_channels_and_parameter_count():
+    with torch.device("meta"):
+        paper = models.create("alexnet_2012")
+        one_tower = models.create("alexnet_2012", groups=1)
+    convs = [m for m in paper.features if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [96, 256, 384, 384, 256]
+    assert [c.groups for c in convs] == [1, 2, 1, 2, 2]  # conv3 reads both towers (Section 3.5)
+    # conv: 34,944 + 307,456 + 885,120 + 663,936 + 442,624; fc: 37,752,832 + 16,781,312 + 4,097,000
+    assert sum(p.numel() for p in paper.parameters()) == 60_965_224
+    assert sum(p.numel() for p in one_tower.parameters()) > 60_965_224

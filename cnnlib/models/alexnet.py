@@ -11,10 +11,17 @@ new, and each is an option here so a notebook can switch it off:
     3.4 overlapping pooling    overlapping_pool=True: 3x3 windows, stride 2
     4.2 dropout                dropout=0.5 in the first two FC layers
 
-alexnet: the ImageNet configuration with torchvision's layer sizes (one tower
-of 64, 192, 384, 256, 256 channels rather than the paper's 2 x 48, ...), so that
-with its defaults it is torchvision's model: 61,100,840 parameters and the same
-state_dict. The paper's features (lrn, groups) are off by default there.
+alexnet_2012: the paper's own network (Section 3.5): 96, 256, 384, 384, 256
+channels in two towers of 48, 128, 192, 192, 128 (groups=2), LRN after conv1
+and conv2, overlapping pooling: 60,965,224 parameters (the paper says "60
+million").
+
+alexnet: the ImageNet configuration torchvision builds (one tower of 64, 192,
+384, 256, 256 channels), so that with its defaults it is torchvision's model:
+61,100,840 parameters and the same state_dict. torchvision says it follows
+"One weird trick" (Krizhevsky 2014), whose conv4 has 384 channels; its 256
+come from cuda-convnet2's one-GPU configuration. The paper's features (lrn,
+groups) are off by default there.
 
 cifar_alexnet: the same five convolutions for 32x32 images (5x5 and 3x3
 kernels, padded pooling so that 32 -> 16 -> 8 -> 4 either way), channels and
@@ -39,8 +46,18 @@ class ConvRow(NamedTuple):
     pool: bool
 
 
-# Figure 2, with torchvision's channel counts (the paper's two towers summed,
-# and conv1 has 64 rather than 96 filters).
+# Figure 2 and Section 3.5: channels of both towers together, kernel, stride,
+# padding (224x224 inputs, as torchvision pads); split=True reads only its own
+# tower's maps; LRN after conv1 and conv2; max pooling after conv1, conv2, conv5.
+PAPER_CONVS = [
+    ConvRow(96, 11, 4, 2, split=False, lrn=True, pool=True),
+    ConvRow(256, 5, 1, 2, split=True, lrn=True, pool=True),
+    ConvRow(384, 3, 1, 1, split=False, lrn=False, pool=False),
+    ConvRow(384, 3, 1, 1, split=True, lrn=False, pool=False),
+    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=True),
+]
+
+# The same rows with torchvision's channel counts: 64, 192, 384, 256, 256 in one tower.
 IMAGENET_CONVS = [
     ConvRow(64, 11, 4, 2, split=False, lrn=True, pool=True),
     ConvRow(192, 5, 1, 2, split=True, lrn=True, pool=True),
@@ -125,6 +142,13 @@ class AlexNet(nn.Module):
 def imagenet_classifier(channels, num_classes=1000, dropout=0.5):
     """FC6-FC8 of Figure 2 (4096, 4096, classes) on the 6x6 map of a 224x224 image."""
     return make_classifier(channels * 6 * 6, 4096, num_classes, dropout)
+
+
+@register
+def alexnet_2012(num_classes=1000, groups=2, dropout=0.5):
+    """The 2012 paper's AlexNet: its channels, two towers (groups=2; groups=1 joins them), LRN."""
+    features, channels = make_features(PAPER_CONVS, lrn=True, groups=groups, overlapping_pool=True)
+    return AlexNet(features, 6, imagenet_classifier(channels, num_classes, dropout))
 
 
 @register
