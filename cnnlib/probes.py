@@ -120,7 +120,12 @@ def activation_memory(model, images, layer_types=(nn.Conv2d, nn.BatchNorm2d, nn.
 
 def saved_for_backward(model, images):
     """Bytes autograd keeps for the backward pass during one training-mode
-    forward of model(images): each storage once, the parameters left out."""
+    forward of model(images): each storage once, the parameters left out.
+
+    Whole storages are counted, because a saved view keeps its whole storage
+    alive: `images[:1]` of a larger batch counts the batch (pass
+    `images[:1].clone()` to measure one image).
+    """
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages = {}
 
