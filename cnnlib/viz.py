@@ -52,7 +52,9 @@ def show_images(images, labels=None, classes=data_module.CLASSES, columns=10, ti
     images = images.detach().cpu()
     count = len(images)
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 1.05), squeeze=False)
+    # a titled row gets room for its titles, so they keep clear of the images above
+    height = 1.2 if labels is not None else 1.0
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * height + 0.35), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i in range(count):

@@ -117,3 +117,17 @@ def test_plot_histories_shows_error_as_one_minus_accuracy():
     fig = viz.plot_histories({"run": history(2)}, error=True)
     assert list(fig.axes[1].lines[0].get_ydata()) == pytest.approx([90.0, 80.0])
     assert fig.axes[1].get_ylabel() == "error (%)"
+
+
+def test_show_images_titles_keep_clear_of_the_images_above_and_of_the_figure_title():
+    labels = [1, 0, 9, 8, 7, 6, 5, 4, 3, 2] * 3
+    fig = viz.show_images(tiny_cifar(labels).test_images, torch.tensor(labels), title="Images")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.images]
+    images = [ax.get_window_extent(renderer) for ax in axes]
+    titles = [ax.title.get_window_extent(renderer) for ax in axes]
+    assert [ax.title.get_text() for ax in axes] == [data.CLASSES[y] for y in labels]
+    for i, title in enumerate(titles):
+        assert not any(title.overlaps(image) for image in images), f"title {i} overlaps an image"
+        assert not title.overlaps(fig._suptitle.get_window_extent(renderer))
