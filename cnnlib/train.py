@@ -247,6 +247,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     label = name or type(model).__name__
     device = cifar.device
     history = History(meta={"model": label, "device": config.device_name(device), "data": cifar.source,
+                            "train_images": len(cifar.train_labels), "test_images": len(cifar.test_labels),
                             "epochs": epochs, "lr": lr, "batch_size": batch_size, "precision": precision})
     if _stop.requested:
         history.interrupted = True

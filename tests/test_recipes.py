@@ -68,6 +68,7 @@ def test_run_trains_records_and_returns_what_it_used(small_data):
     assert record["parameters"] == sum(p.numel() for p in run.model.parameters())
     assert record["multiply_adds"] > record["parameters"]
     assert record["recipe"]["epochs"] == 1 and record["seed"] == 0 and record["notebook"] == "test"
+    assert record["test_images"] == 100  # what the noise rule needs to judge a difference
     assert "baseline" not in results.load("quick", device="cpu")  # the standard record is left alone
 
 
