@@ -14,7 +14,7 @@
     nbval waits for it in vain. tqdm's notebook bar sends 2-3 messages per
     refresh, up to ten refreshes a second, so a cell that trains for minutes
     can exceed it (notebook 05's training cell: about 1,200 messages got through
-    of some 3,000, and no idle).
+    of some 4,000, and no idle).
     Kernels started under pytest refresh their bars at most every
     PROGRESS_REFRESH_SECONDS ($TQDM_MININTERVAL, read by tqdm >= 4.66; a value
     already set is kept).
