@@ -152,10 +152,6 @@ def test_a_cell_that_raises_fails_the_run_and_leaves_the_notebook_as_it_was(tmp_
     assert [p.name for p in tmp_path.iterdir() if p.name != "records"] == ["broken.ipynb"]
 
 
-# strict: once the notebooks are stored with the script this passes, and pytest reports
-# the XPASS as a failure, so that the mark is removed and the check guards from then on.
-@pytest.mark.xfail(strict=True, reason="the stored notebooks predate scripts/store_notebooks.py; after "
-                                       "`python scripts/store_notebooks.py`, remove this mark")
 def test_the_stored_notebooks_are_normalized():
     found = [f"{path.name}: {problem}" for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
              for problem in store_notebooks.check(path)]
