@@ -190,6 +190,13 @@ class Difference:
     def contradicts(self):
         return self.decided and self.value < 0
 
+    def __sub__(self, other):
+        """The difference of two independent differences (e.g. of two models' train-test gaps):
+        their standard errors add in quadrature."""
+        if self.unit != other.unit:
+            raise ValueError(f"cannot subtract a difference in {other.unit} from one in {self.unit}")
+        return Difference(self.value - other.value, math.hypot(self.standard_error, other.standard_error), self.unit)
+
     def __str__(self):
         scale = 100 if self.unit == "points" else 1
         if not math.isfinite(self.standard_error):

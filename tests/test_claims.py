@@ -87,3 +87,13 @@ def test_the_table_shows_the_note_and_both_languages():
 def test_unknown_claim_ids_are_refused():
     with pytest.raises(KeyError, match="unknown claim"):
         claims.ClaimCheck().demonstration("X-9", "", holds=True)
+
+
+def test_a_difference_of_two_gaps_adds_their_standard_errors_in_quadrature():
+    wide_gap = claims.compare(0.95, 0.60, n=3000, n_other=1000)  # one model's train minus test accuracy
+    small_gap = claims.compare(0.70, 0.65, n=3000, n_other=1000)
+    change = wide_gap - small_gap
+    assert change.value == pytest.approx(0.30)
+    assert change.standard_error == pytest.approx(math.hypot(wide_gap.standard_error, small_gap.standard_error))
+    with pytest.raises(ValueError, match="cannot subtract"):
+        wide_gap - claims.compare_seeds([1, 2], [3, 4], unit="steps")

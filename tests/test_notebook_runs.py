@@ -1,4 +1,4 @@
-"""Notebook runs under pytest: nothing lands in the checkout, and what tests/conftest.py
+"""Notebook runs under pytest: nothing lands in the checkout, and what conftest.py
 does against nbval's "Timeout ... waiting for output" still takes effect."""
 import inspect
 import json

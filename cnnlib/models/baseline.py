@@ -41,8 +41,10 @@ class DeepPlainCNN(nn.Module):
 
     The convolutions are split evenly over three stages of width w, 2w, 4w;
     the first of stages two and three has stride 2. Weights start from the
-    initialization each activation was designed with: Glorot (Xavier) for
-    sigmoid and tanh, He (Kaiming) for ReLU.
+    usual initialization for each activation: He (Kaiming) for ReLU, Glorot
+    (Xavier) for tanh, whose derivation assumes a slope of 1 at zero, and
+    Glorot with PyTorch's gain of 1 for sigmoid, which does nothing for
+    sigmoid's largest slope of 0.25 (Glorot and Bengio 2010, Sec. 4.2).
     """
 
     def __init__(self, depth=12, activation="relu", width=16, num_classes=10):

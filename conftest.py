@@ -50,6 +50,8 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: runs JupyterLab in a headless Chromium (tests/test_browser.py)")
+    # The notebooks' checked outputs are quick mode's: on a GPU machine they would otherwise run in full mode.
+    os.environ.setdefault("CNNLIB_MODE", "quick")
     folder = tempfile.mkdtemp(prefix="cnnlib-test-results-")
     config.stash[_results] = (folder, os.environ.get(RESULTS_VARIABLE), PROGRESS_VARIABLE in os.environ)
     os.environ[RESULTS_VARIABLE] = folder
@@ -82,7 +84,7 @@ def pytest_collection_modifyitems(config, items):
             # tests/test_notebook_runs.py fails if nbval stops reading it or grows an option.
             if not hasattr(item, "output_timeout"):
                 raise pytest.UsageError("nbval's notebook cells no longer have output_timeout: "
-                                        "update --notebook-output-timeout in tests/conftest.py")
+                                        "update --notebook-output-timeout in conftest.py")
             item.output_timeout = timeout
 
 
