@@ -317,7 +317,8 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     except KeyboardInterrupt:
         history.interrupted = True
         _stop.requested = True
-        _say(f"{label}: training interrupted after {len(history)} finished epochs ({step} steps): the History "
+        finished = f"{len(history)} finished epoch" + ("s" if len(history) != 1 else "")
+        _say(f"{label}: training interrupted after {finished} ({step} steps): the History "
              f"so far and the model's current weights are kept; the rest of this cell's training is skipped.")
     finally:
         bar.close()

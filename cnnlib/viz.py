@@ -6,6 +6,8 @@ the matplotlib Figure so a notebook can save or tweak it.
 import inspect
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 import torch
 
 from . import data as data_module
@@ -16,32 +18,33 @@ from .table import Table  # noqa: F401  (viz.Table: the course's one table rende
 def plot_histories(histories, title="Training curves", error=False):
     """Loss and accuracy (or error) per epoch for several runs: {name: History}.
 
-    Solid lines are the training split, dashed lines the test split, one colour per run.
-    A run with no finished epoch (stopped before its first) is left out and named in the title.
+    Solid lines are the training split, dashed lines the test split, one colour per run;
+    one legend beside the two plots names the runs. A run with no finished epoch
+    (stopped before its first) is left out and named in the title.
     """
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 3.8))
     untrained = [name for name, history in histories.items() if not history.epoch]
+    handles = []
     for i, (name, history) in enumerate(histories.items()):
         if not history.epoch:
             continue
         colour = f"C{i}"
-        ax_loss.plot(history.epoch, history.train_loss, "-", color=colour, label=f"{name} train")
-        ax_loss.plot(history.epoch, history.test_loss, "--", color=colour, label=f"{name} test")
-        if error:
-            train = [100 * (1 - a) for a in history.train_acc]
-            test = [100 * (1 - a) for a in history.test_acc]
-        else:
-            train = [100 * a for a in history.train_acc]
-            test = [100 * a for a in history.test_acc]
-        ax_acc.plot(history.epoch, train, "-", color=colour, label=f"{name} train")
-        ax_acc.plot(history.epoch, test, "--", color=colour, label=f"{name} test")
+        scale = (lambda a: 100 * (1 - a)) if error else (lambda a: 100 * a)
+        ax_loss.plot(history.epoch, history.train_loss, "-", color=colour)
+        ax_loss.plot(history.epoch, history.test_loss, "--", color=colour)
+        ax_acc.plot(history.epoch, [scale(a) for a in history.train_acc], "-", color=colour)
+        ax_acc.plot(history.epoch, [scale(a) for a in history.test_acc], "--", color=colour)
+        handles.append(Line2D([], [], color=colour, label=name))
     ax_loss.set(title="Cross-entropy loss", xlabel="epoch", ylabel="loss (nats)")
     ax_acc.set(title="Error" if error else "Accuracy", xlabel="epoch",
                ylabel="error (%)" if error else "accuracy (%)")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    if handles:
+        handles += [Line2D([], [], color="gray", ls="-", label="training set"),
+                    Line2D([], [], color="gray", ls="--", label="test set")]
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.99, 0.5), fontsize=8, frameon=False)
     fig.suptitle(title + (f"\n(no finished epoch, not shown: {', '.join(untrained)})" if untrained else ""))
     fig.tight_layout()
     return fig

@@ -101,8 +101,9 @@ def test_plot_histories_leaves_out_runs_without_an_epoch_and_names_them():
     stopped.interrupted = True
     fig = viz.plot_histories({"trained": history(3), "stopped": stopped}, title="Runs")
     ax_loss, ax_acc = fig.axes
-    labels = [line.get_label() for line in ax_acc.lines]
-    assert labels == ["trained train", "trained test"]
+    assert len(ax_acc.lines) == 2  # the trained run's training and test curves only
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert legend == ["trained", "training set", "test set"]
     assert [100 * a for a in history(3).train_acc] == pytest.approx(list(ax_acc.lines[0].get_ydata()))
     assert "stopped" in fig._suptitle.get_text() and "Runs" in fig._suptitle.get_text()
 
@@ -131,3 +132,10 @@ def test_show_images_titles_keep_clear_of_the_images_above_and_of_the_figure_tit
     for i, title in enumerate(titles):
         assert not any(title.overlaps(image) for image in images), f"title {i} overlaps an image"
         assert not title.overlaps(fig._suptitle.get_window_extent(renderer))
+
+
+def test_plot_histories_marks_whole_epochs_only():
+    fig = viz.plot_histories({"run": history(3)})
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
