@@ -75,3 +75,11 @@ def device_name(device=None):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU ({os.cpu_count()} cores)"
+
+
+def cpu_threads():
+    """How torch uses the CPU here, in one line: its threads and how idle ones wait (see cnnlib/__init__.py)."""
+    spin = os.environ.get("GOMP_SPINCOUNT")
+    waiting = (f"idle threads spin {spin} times, then sleep, so two trainings share the cores fairly" if spin
+               else "OpenMP's default spinning")
+    return f"{torch.get_num_threads()} CPU threads; {waiting}"
