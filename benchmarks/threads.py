@@ -1,11 +1,14 @@
-"""How do two trainings on one small CPU share it? Thread counts and OpenMP's wait policy.
+"""How do two trainings on one small CPU share it? Thread counts, OpenMP's wait, cnnlib's sharing.
 
 A learner who runs two notebooks at once, or the tests beside a notebook,
 puts two torch processes on the same cores. This trains the same quick
 recipe alone and as two processes at once, under each setting, and prints
 each process's wall time and the slowdown against training alone with
-torch's defaults. A measurement, not a test: run it on an otherwise quiet
-machine.
+torch's threads fixed. The settings: torch's threads fixed (cnnlib's sharing
+switched off), with OpenMP told to wait passively or to spin briefly, one
+thread each, and cnnlib's default (fit gives torch the cores that other
+processes leave free: config.CpuShare). A measurement, not a test: run it on
+an otherwise quiet machine.
 
     python benchmarks/threads.py [--recipe baseline] [--epochs 2]
 """
@@ -17,17 +20,22 @@ import subprocess
 import sys
 import time
 
+FIXED = {"FIXED_THREADS": "1"}
 SETTINGS = {
-    "torch's default threads": {},
-    "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
-    "1 thread each": {"CNNLIB_THREADS": "1"},
+    "torch's threads, fixed": FIXED,
+    "fixed, OMP_WAIT_POLICY=PASSIVE": {**FIXED, "OMP_WAIT_POLICY": "PASSIVE"},
+    "fixed, GOMP_SPINCOUNT=1000": {**FIXED, "GOMP_SPINCOUNT": "1000"},
+    "1 thread each": {**FIXED, "THREADS": "1"},
+    "cnnlib's sharing (the default)": {},
 }
 
 TRAIN = """
 import os, sys, time, torch
-if os.environ.get("CNNLIB_THREADS"):
-    torch.set_num_threads(int(os.environ["CNNLIB_THREADS"]))
-from cnnlib import data, recipes
+from cnnlib import config, data, recipes
+if os.environ.get("THREADS"):
+    torch.set_num_threads(int(os.environ["THREADS"]))
+if os.environ.get("FIXED_THREADS"):
+    config.CpuShare.adapt = lambda self: self.threads  # cnnlib's sharing off
 cifar = data.load_cifar10("embedded", device="cpu", verbose=False)
 start = time.perf_counter()
 recipes.run(sys.argv[1], cifar, mode="quick", epochs=int(sys.argv[2]), record=False, progress=False, verbose=False)
@@ -37,7 +45,8 @@ print(time.perf_counter() - start)
 
 def train(settings, copies, recipe, epochs):
     """Wall seconds of the training part of each of `copies` processes started together."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(settings)
     processes = [subprocess.Popen([sys.executable, "-c", TRAIN, recipe, str(epochs)], env=env,
                                   stdout=subprocess.PIPE, text=True) for _ in range(copies)]
@@ -60,11 +69,11 @@ def main():
         for copies in (1, 2):
             runs = [t for _ in range(args.repeats) for t in train(settings, copies, args.recipe, args.epochs)]
             measured[(name, copies)] = statistics.median(runs)
-    alone = measured[("torch's default threads", 1)]
-    print(f"{'setting':28} {'alone':>9} {'two at once':>12} {'slowdown of each':>17}")
+    alone = measured[("torch's threads, fixed", 1)]
+    print(f"{'setting':34} {'alone':>9} {'two at once':>12} {'slowdown of each':>17}")
     for name in SETTINGS:
         one, two = measured[(name, 1)], measured[(name, 2)]
-        print(f"{name:28} {one:8.1f}s {two:11.1f}s {two / alone:16.1f}x")
+        print(f"{name:34} {one:8.1f}s {two:11.1f}s {two / alone:16.1f}x")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({f"{k[0]} / {k[1]}": v for k, v in measured.items()}, f, indent=1)

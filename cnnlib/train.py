@@ -268,6 +268,8 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     report = _epoch_reporter(epochs) if verbose else (lambda h: None)
     bar = tqdm(total=total_steps, desc=label, disable=not progress, leave=False)
     last_finite = _weights_copy(model)
+    cpu = config.CpuShare() if device.type == "cpu" else None
+    checked = time.perf_counter()
     step = 0
     try:
         for epoch in range(1, epochs + 1):
@@ -275,6 +277,9 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
             start = time.perf_counter()
             losses, hits = [], []
             for images, labels in batches:
+                if cpu is not None and time.perf_counter() - checked >= 1.0:
+                    cpu.adapt()  # share the cores with other trainings (see config.CpuShare)
+                    checked = time.perf_counter()
                 rate = learning_rate(step, total_steps, lr, warmup, schedule)
                 for group in optimizer.param_groups:
                     group["lr"] = rate
@@ -323,6 +328,8 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     finally:
         bar.close()
         model.eval()
+        if cpu is not None:
+            cpu.restore()
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, history)
     return history

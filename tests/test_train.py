@@ -220,3 +220,9 @@ def test_flip_test_time_augmentation_averages_an_image_and_its_mirror(small_data
     assert train.evaluate(model, small_data, flip=True).accuracy == pytest.approx(expected)
     assert train.evaluate(model, small_data, flip=False).accuracy == pytest.approx(
         (model(x).argmax(1) == labels).float().mean().item())
+
+
+def test_fit_leaves_torchs_thread_count_as_it_found_it(small_data):
+    before = torch.get_num_threads()
+    train.fit(tiny_model(), small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False)
+    assert torch.get_num_threads() == before
