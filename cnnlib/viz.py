@@ -50,6 +50,27 @@ def plot_histories(histories, title="Training curves", error=False):
     return fig
 
 
+def label_points(ax, points, fontsize=7):
+    """Write each (x, y, text) of `points` beside its point on `ax`, moving a label to the
+    next free place (right, below, above, left) where it would cover a label already written."""
+    figure = ax.figure
+    figure.canvas.draw()  # the renderer measures text
+    renderer = figure.canvas.get_renderer()
+    placed = []
+    for x, y, text in points:
+        label = None
+        for dx, dy, align in ((4, 3, "left"), (4, -10, "left"), (4, 12, "left"), (-4, 3, "right"),
+                              (-4, -10, "right"), (4, -20, "left"), (4, 22, "left")):
+            if label is not None:
+                label.remove()
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
+                                ha=align)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(label.get_window_extent(renderer))
+
+
 def show_images(images, labels=None, classes=data_module.CLASSES, columns=10, title="CIFAR-10 images"):
     """A grid of uint8 (N, 3, H, W) images with their class names."""
     images = images.detach().cpu()

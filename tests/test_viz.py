@@ -139,3 +139,15 @@ def test_plot_histories_marks_whole_epochs_only():
     fig.canvas.draw()
     ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
     assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_label_points_keeps_labels_apart():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    points = [(1.0, 1.0, "first long label"), (1.05, 1.0, "second long label"), (1.1, 1.02, "third long label")]
+    ax.scatter([p[0] for p in points], [p[1] for p in points])
+    viz.label_points(ax, points)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    plt.close(fig)
