@@ -11,6 +11,7 @@ from matplotlib.ticker import MaxNLocator
 import torch
 
 from . import data as data_module
+from .arith import count_parameters
 from .batches import normalize
 from .table import Table  # noqa: F401  (viz.Table: the course's one table renderer)
 
@@ -48,6 +49,23 @@ def plot_histories(histories, title="Training curves", error=False):
     fig.suptitle(title + (f"\n(no finished epoch, not shown: {', '.join(untrained)})" if untrained else ""))
     fig.tight_layout()
     return fig
+
+
+def show_run(run, title=None):
+    """A trained recipe (a cnnlib.recipes.Run) as the notebooks show one: what was trained, the
+    learner's result beside the shipped full-mode reference, and the curves (or why there are none)."""
+    from . import results  # results' record needs arith; imported here so plots need not load it
+
+    recipe = run.recipe
+    print(f"{run.name}: {recipe.model} {recipe.options}, {recipe.epochs} epochs, batch {recipe.batch_size}, "
+          f"lr {recipe.lr}, {count_parameters(run.model):,} parameters")
+    print(f"your run: {run.history}")
+    print(f"shipped:  {results.describe_reference(recipe.name)}")
+    if not run.history.epoch:
+        print("training was stopped before an epoch finished: no curves (run the cell again to train)")
+        return None
+    return plot_histories({run.name: run.history},
+                          title=title or f"{run.name} on CIFAR-10 ({recipe.mode} mode, {run.history.meta['data']})")
 
 
 def label_points(ax, points, fontsize=7):

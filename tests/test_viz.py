@@ -151,3 +151,19 @@ def test_label_points_keeps_labels_apart():
     assert len(boxes) == 3
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     plt.close(fig)
+
+
+def test_show_run_prints_the_run_and_its_reference_and_draws_its_curves(capsys):
+    from cnnlib import recipes
+
+    recipe = recipes.get("baseline", "quick")
+    trained = history(3)
+    trained.lr, trained.seconds, trained.images_per_second = [0.1] * 3, [1.0] * 3, [100.0] * 3
+    trained.meta["data"] = "embedded subset"
+    run = recipes.Run("baseline", recipe, nn.Linear(2, 2), trained)
+    fig = viz.show_run(run)
+    out = capsys.readouterr().out
+    assert "baseline: cifar_baseline" in out and "6 parameters" in out and "History(3 epochs" in out
+    assert "shipped:" in out and fig is not None and len(fig.axes[1].lines) == 2
+    stopped = recipes.Run("baseline", recipe, nn.Linear(2, 2), history(0))
+    assert viz.show_run(stopped) is None and "no curves" in capsys.readouterr().out
