@@ -344,7 +344,7 @@ def run_limited(command, limit, log, prefix="", env=None, cwd=None, grace=30.0):
     after `grace` more seconds SIGTERM, then SIGKILL."""
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env=env, cwd=cwd, text=True, errors="replace")
+                               env=env, cwd=cwd, text=True, errors="replace", preexec_fn=_sigint_by_default)
 
     def copy():
         for line in process.stdout:
@@ -368,6 +368,12 @@ def run_limited(command, limit, log, prefix="", env=None, cwd=None, grace=30.0):
     finally:
         reader.join(timeout=5)
     return Finished(process.returncode, time.monotonic() - start, stopped)
+
+
+def _sigint_by_default():
+    # A shell starts a background job with SIGINT ignored, and children inherit that:
+    # the step would then miss the SIGINT that lets fit record its finished epochs.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop(process, grace, log, prefix, interrupt=True):

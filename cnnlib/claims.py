@@ -27,7 +27,6 @@ no way to type one in.
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 from .table import Table
 

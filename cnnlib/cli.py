@@ -4,6 +4,9 @@
     python -m cnnlib resnet56 --mode full --data torchvision --checkpoint runs/resnet56.pt
 """
 import argparse
+import contextlib
+import signal
+import threading
 
 from . import checkpoints, config, data, recipes, results, train
 
@@ -38,8 +41,32 @@ def parser():
     return p
 
 
+@contextlib.contextmanager
+def sigterm_stops_training():
+    """`kill PID` stops a run as Ctrl-C does: fit keeps and records the finished epochs
+    (and the checkpoint is saved). A run started in the background by a shell has
+    SIGINT ignored, so SIGTERM is the signal that reaches it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    with sigterm_stops_training():
+        return train_recipe(args)
+
+
+def train_recipe(args):
     mode = config.get_mode(args.mode)
     if args.checkpoint:
         checkpoints.checkpoint_path(args.checkpoint)  # a path that cannot be written fails now, not after training

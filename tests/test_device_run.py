@@ -124,7 +124,19 @@ def test_estimates_are_rescaled_by_what_the_first_steps_measured():
     assert calibration.scale == 3.0  # kept within bounds
 
 
-def test_a_step_that_reaches_its_limit_is_stopped_with_sigint_and_keeps_what_it_printed():
+@pytest.fixture(params=["default", "ignored"])
+def sigint_in_the_plan(request):
+    """The plan's own SIGINT disposition: a shell starts a background job with it ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN if request.param == "ignored" else previous_handler())
+    yield request.param
+    signal.signal(signal.SIGINT, previous)
+
+
+def previous_handler():
+    return signal.getsignal(signal.SIGINT)
+
+
+def test_a_step_that_reaches_its_limit_is_stopped_with_sigint_and_keeps_what_it_printed(sigint_in_the_plan):
     lines = []
     child = textwrap.dedent("""
         import sys, time

@@ -1,3 +1,5 @@
+import json
+import os
 import subprocess
 import sys
 
@@ -101,6 +103,29 @@ def test_command_line_help_names_the_environment_variables():
     help_text = cli.parser().format_help()
     for variable in (config.MODE_VARIABLE, config.CACHE_VARIABLE, results.RESULTS_VARIABLE):
         assert variable in help_text
+
+
+def test_command_line_stopped_with_sigterm_keeps_its_finished_epochs(tmp_path):
+    # `kill PID` is how a background run is stopped (a shell starts it with SIGINT ignored).
+    path = tmp_path / "baseline.pt"
+    environment = {**os.environ, "CNNLIB_RESULTS": str(tmp_path / "results"), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "cnnlib", "baseline", "--mode", "quick", "--data", "embedded",
+                                "--epochs", "10", "--checkpoint", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment)
+    try:
+        for line in process.stdout:
+            if "epoch   1/10" in line:
+                process.terminate()
+                break
+        out = process.stdout.read()
+        assert process.wait(timeout=120) == 130
+    finally:
+        process.kill()
+    assert "training interrupted after" in out and "recorded as 'baseline [epochs=10]'" in out
+    saved = checkpoints.load_checkpoint(path)
+    assert saved["history"].interrupted and 1 <= len(saved["history"]) < 10
+    record, = (tmp_path / "results").glob("quick-*/*.json")
+    assert json.loads(record.read_text())["interrupted"] is True
 
 
 def test_python_dash_m_cnnlib_runs():
