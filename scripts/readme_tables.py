@@ -21,6 +21,8 @@ NONE_YET = {
     "full": "No full-mode reference recorded yet: it needs a GPU run of `benchmarks/device_run.sh` "
             "(see benchmarks/README.md).\n",
 }
+NO_GPU_YET = ("No full-mode reference from a GPU recorded yet: it needs a run of `benchmarks/device_run.sh` "
+              "(see benchmarks/README.md). What is recorded so far ran on a CPU:\n")
 
 
 def table(records):
@@ -41,6 +43,8 @@ def block(mode):
     if not found:
         return NONE_YET[mode]
     parts = []
+    if mode == "full" and all(stem.endswith("-cpu") for stem in found):
+        parts.append(NO_GPU_YET)
     for stem, records in found.items():
         any_record = next(iter(records.values()))
         environment = any_record.get("environment", {})

@@ -79,5 +79,23 @@ def test_readme_results_tables_are_generated_from_the_shipped_records():
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_a_full_mode_table_from_a_cpu_alone_says_no_gpu_reference_exists_yet(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
+    readme_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_tables)
+    record = {"name": "resnet20 [epochs=30]", "notebook": "command line", "parameters": 269_722,
+              "multiply_adds": 40_812_032, "test_acc": 0.9, "epochs": 30, "train_seconds": 5000.0,
+              "images_per_second": 300.0, "recorded": "2026-11-28", "data": "ImageFolder",
+              "environment": {"device": "CPU (2 cores)", "torch": "2.14.1"}}
+    found = {"full-cpu": {record["name"]: record}}
+    monkeypatch.setattr(readme_tables.results, "references", lambda mode=None: found)
+    assert readme_tables.block("full").startswith("No full-mode reference from a GPU recorded yet")
+    assert "| resnet20 [epochs=30] | command line | 269,722 |" in readme_tables.block("full")
+    found["full-nvidia-h200"] = found["full-cpu"]
+    assert not readme_tables.block("full").startswith("No full-mode")
+
+
 def test_the_readme_has_no_number_left_to_measure():
     assert "MEASURE-" not in (ROOT / "README.md").read_text()
