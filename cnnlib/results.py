@@ -191,11 +191,20 @@ def describe_reference(name, mode="full"):
             f"on {ref['environment']['device']} on {ref['recorded']} (shipped reference, not measured now)")
 
 
+def _without_machine_paths(record):
+    """A record as shipped: an ImageFolder source keeps its folder's name, not where it lay on
+    the machine that trained it ("ImageFolder /tmp/x/cifar10-jpeg" -> "ImageFolder cifar10-jpeg")."""
+    data = record.get("data") or ""
+    if data.startswith("ImageFolder "):
+        record = {**record, "data": "ImageFolder " + pathlib.PurePath(data[len("ImageFolder "):]).name}
+    return record
+
+
 def publish(mode, device_slug_, folder=None):
     """Merge the records of `<results folder>/<mode>-<device>` into the shipped reference
     file cnnlib/references/<mode>-<device>.json (a maintainer's step, never run by notebooks)."""
     folder = pathlib.Path(folder) if folder else results_dir() / f"{mode}-{device_slug_}"
-    new = _load_folder(folder)
+    new = {name: _without_machine_paths(record) for name, record in _load_folder(folder).items()}
     if not new:
         raise ValueError(f"no records in {folder} to publish")
     target = REFERENCES / f"{mode}-{device_slug_}.json"

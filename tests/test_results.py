@@ -107,6 +107,17 @@ def test_two_processes_recording_at_once_lose_nothing(tmp_path):
     assert not list(folder.glob(".*partial"))
 
 
+def test_a_published_record_names_its_image_folder_without_the_machine_path():
+    results.record(recipes.get("resnet20", "full"), model(), history(epochs=3))
+    folder = results.records_folder("full", "cpu")
+    record_file, = folder.glob("*.json")
+    entry = json.loads(record_file.read_text())
+    entry["data"] = "ImageFolder /tmp/work-123/data/cifar10-jpeg"
+    record_file.write_text(json.dumps(entry))
+    shipped = json.loads(results.publish("full", "cpu").read_text())
+    assert shipped["resnet20"]["data"] == "ImageFolder cifar10-jpeg"
+
+
 def test_references_are_published_by_the_maintainer_and_read_back():
     assert results.reference("resnet20") is None
     assert "no full-mode reference" in results.describe_reference("resnet20")
