@@ -129,7 +129,7 @@ def _resnet(model):
     # twins so the four compare. Cut to 30 epochs on the CPU, this recipe's
     # ResNet-20 reached 87.7 % (cnnlib/references/full-cpu.json). What each
     # change gives, and the 60-epoch results, are for the first GPU run to
-    # measure (benchmarks/device_run.sh); the targets are in issue 14.
+    # measure (benchmarks/device_run.sh, whose TARGETS it is held to).
     return _pair(
         model,
         quick=dict(epochs=3, batch_size=64, lr=0.05, options=dict(width=8)),

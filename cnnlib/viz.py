@@ -11,6 +11,7 @@ from matplotlib.ticker import MaxNLocator
 import torch
 
 from . import data as data_module
+from . import results
 from .arith import count_parameters
 from .batches import normalize
 from .table import Table  # noqa: F401  (viz.Table: the course's one table renderer)
@@ -26,11 +27,11 @@ def plot_histories(histories, title="Training curves", error=False):
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 3.8))
     untrained = [name for name, history in histories.items() if not history.epoch]
     handles = []
+    scale = (lambda a: 100 * (1 - a)) if error else (lambda a: 100 * a)
     for i, (name, history) in enumerate(histories.items()):
         if not history.epoch:
             continue
         colour = f"C{i}"
-        scale = (lambda a: 100 * (1 - a)) if error else (lambda a: 100 * a)
         ax_loss.plot(history.epoch, history.train_loss, "-", color=colour)
         ax_loss.plot(history.epoch, history.test_loss, "--", color=colour)
         ax_acc.plot(history.epoch, [scale(a) for a in history.train_acc], "-", color=colour)
@@ -54,8 +55,6 @@ def plot_histories(histories, title="Training curves", error=False):
 def show_run(run, title=None):
     """A trained recipe (a cnnlib.recipes.Run) as the notebooks show one: what was trained, the
     learner's result beside the shipped full-mode reference, and the curves (or why there are none)."""
-    from . import results  # results' record needs arith; imported here so plots need not load it
-
     recipe = run.recipe
     print(f"{run.name}: {recipe.model} {recipe.options}, {recipe.epochs} epochs, batch {recipe.batch_size}, "
           f"lr {recipe.lr}, {count_parameters(run.model):,} parameters")

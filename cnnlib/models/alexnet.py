@@ -58,13 +58,7 @@ PAPER_CONVS = [
 ]
 
 # The same rows with torchvision's channel counts: 64, 192, 384, 256, 256 in one tower.
-IMAGENET_CONVS = [
-    ConvRow(64, 11, 4, 2, split=False, lrn=True, pool=True),
-    ConvRow(192, 5, 1, 2, split=True, lrn=True, pool=True),
-    ConvRow(384, 3, 1, 1, split=False, lrn=False, pool=False),
-    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=False),
-    ConvRow(256, 3, 1, 1, split=True, lrn=False, pool=True),
-]
+IMAGENET_CONVS = [row._replace(channels=channels) for row, channels in zip(PAPER_CONVS, (64, 192, 384, 256, 256))]
 
 # The same rows for 32x32 inputs at width=64: an 11x11 stride-4 first layer
 # would leave nothing of a 32x32 image, so conv1 is 5x5 with stride 1.
