@@ -136,12 +136,23 @@ class Batches:
         return images, self.labels.index_select(0, source)
 
     def __iter__(self):
+        return self.iterate()
+
+    def iterate(self, skip=0):
+        """One epoch's batches from batch number `skip` on. The epoch's crops and order
+        are drawn now, when this is called, not at the first batch: a run resumed
+        inside an epoch puts back the random state of the epoch's start, calls this,
+        then puts back the state it had at batch `skip`."""
         images, labels = self.epoch()
-        size = self.batch_size
+        order = None
         if self.shuffle:
             order = torch.randperm(len(labels), device=labels.device, generator=self.generator)
-        for b in range(len(self)):
-            if self.shuffle:
+        return self._batches(images, labels, order, skip)
+
+    def _batches(self, images, labels, order, skip):
+        size = self.batch_size
+        for b in range(skip, len(self)):
+            if order is not None:
                 index = order[b * size:(b + 1) * size]
                 batch, batch_labels = images.index_select(0, index), labels.index_select(0, index)
             else:

@@ -1,6 +1,7 @@
 """The command line: train one of the course's recipes, as a notebook would.
 
     python -m cnnlib resnet20 --mode quick
+    python -m cnnlib resnet20 --mode quick --resume      # after a stop or a crash: continue
     python -m cnnlib resnet56 --mode full --data torchvision --checkpoint runs/resnet56.pt
 """
 import argparse
@@ -8,7 +9,7 @@ import contextlib
 import signal
 import threading
 
-from . import checkpoints, config, data, recipes, results, train
+from . import checkpoints, config, data, recipes, results, stopping, train
 
 ENVIRONMENT_HELP = f"""environment variables:
   {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)
@@ -36,22 +37,30 @@ def parser():
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--precision", choices=train.PRECISIONS, default=None,
                    help="override the recipe's precision (auto: bf16 on GPUs of compute capability 8.0+, fp16 below)")
-    p.add_argument("--checkpoint", default=None, help="save weights and History to this file (its folder is created)")
+    p.add_argument("--checkpoint", default=None,
+                   help="save the run's state to this file after every epoch (default: beside its record, "
+                        "in the results folder's checkpoints/)")
+    p.add_argument("--checkpoint-minutes", type=float, default=10,
+                   help="inside an epoch, also save the checkpoint every this many minutes (default 10)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint where a stopped or killed run left off "
+                        "(a finished run is loaded, not trained again); without it the run starts over")
     p.add_argument("--no-record", action="store_true", help="do not record the run in the results folder")
     return p
 
 
 @contextlib.contextmanager
 def sigterm_stops_training():
-    """`kill PID` stops a run as Ctrl-C does: fit keeps and records the finished epochs
-    (and the checkpoint is saved). A run started in the background by a shell has
-    SIGINT ignored, so SIGTERM is the signal that reaches it."""
+    """`kill PID` stops a run as Ctrl-C does: after the current step, keeping and
+    recording the finished epochs and saving the checkpoint to resume from. A run
+    started in the background by a shell has SIGINT ignored, so SIGTERM is the
+    signal that reaches it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        stopping.request_stop()
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -77,12 +86,10 @@ def train_recipe(args):
     if args.precision is not None:
         overrides["precision"] = args.precision
     run = recipes.run(args.recipe, cifar, seed=args.seed, mode=mode, record=not args.no_record,
-                      notebook="command line", **overrides)
+                      notebook="command line", checkpoint=args.checkpoint or "auto", resume=args.resume,
+                      checkpoint_minutes=args.checkpoint_minutes, **overrides)
     print(run.history)
-    if args.checkpoint:
-        checkpoints.save_checkpoint(args.checkpoint, run.model, run.history, recipe=run.recipe, seed=args.seed,
-                              name=run.name)
-        print(f"saved {args.checkpoint}")
     if run.record is not None:
         print(f"recorded as {run.name!r} in {results.records_folder(mode, cifar.device)}")
-    return 130 if run.history.interrupted else 0
+    print(f"{run.name}: {run.history.summary()}")  # the same for a run and its resumed twin
+    return 130 if run.history.interrupted else 1 if run.history.out_of_memory else 0

@@ -226,20 +226,46 @@ class Run:
         return f"Run({self.name!r}: {self.history!r})"
 
 
-def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoint=None, on_epoch=None,
-        progress=True, verbose=True, **overrides):
+def build(recipe, seed=0):
+    """The untrained model of `recipe` (a Recipe), its weights drawn from `seed`: what `run` trains."""
+    config.seed_everything(seed)
+    return models.create(recipe.model, **recipe.options)
+
+
+def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoint="auto", resume=True,
+        checkpoint_minutes=10, on_epoch=None, progress=True, verbose=True, **overrides):
     """Build the recipe `name` for `mode`, train it on `cifar` with `seed`, and record the result.
 
     `overrides` change the recipe's fields (epochs=3, lr=0.1, options={"width": 8}, ...);
     a changed recipe is recorded under its own name (see Recipe.record_name).
+    checkpoint: "auto" saves the run's state after every epoch beside its record
+    (results.checkpoint_file; only for recorded runs), a path saves it there,
+    None saves nothing. resume: continue from that checkpoint where a run
+    was stopped or killed, and load a finished run instead of training it
+    again; resume=False trains from the start and replaces the checkpoint.
     Returns a Run. If training is stopped, the Run holds what finished.
     """
     recipe = get(name, mode).replace(**overrides)
-    config.seed_everything(seed)
-    model = models.create(recipe.model, **recipe.options)
     label = recipe.record_name(seed)
+    if checkpoint == "auto":
+        checkpoint = results.checkpoint_file(label, recipe.mode, cifar.device) if record else None
+        if checkpoint is not None:
+            _say_where_checkpoints_go(checkpoint.parent)
+    model = build(recipe, seed)
     history = train.fit(model, cifar, name=label, progress=progress, verbose=verbose, on_epoch=on_epoch,
-                        checkpoint=checkpoint, **recipe.fit_options())
+                        checkpoint=checkpoint, resume=resume and checkpoint is not None,
+                        checkpoint_minutes=checkpoint_minutes,
+                        identity={"recipe": recipe.to_dict(), "seed": seed}, **recipe.fit_options())
     history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
     entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if record else None
     return Run(label, recipe, model, history, seed, entry)
+
+
+_told = set()
+
+
+def _say_where_checkpoints_go(folder):
+    if folder not in _told:
+        _told.add(folder)
+        print(f"checkpoints after every epoch: {folder} (a rerun continues from them; "
+              f"${results.RESULTS_VARIABLE} moves them with the records)")

@@ -48,11 +48,20 @@ def records_folder(mode, device=None):
     return results_dir() / f"{mode}-{device_slug(device)}"
 
 
-def _file_name(name):
+def _file_stem(name):
     stem = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", name).strip("_")
     if stem != name:  # two names that differ only in replaced characters must not share a file
         stem += "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
-    return stem + ".json"
+    return stem
+
+
+def _file_name(name):
+    return _file_stem(name) + ".json"
+
+
+def checkpoint_file(name, mode, device=None):
+    """Where the run recorded as `name` keeps its checkpoint: beside the records, in checkpoints/."""
+    return records_folder(mode, device) / "checkpoints" / (_file_stem(name) + ".pt")
 
 
 def environment(device):
@@ -118,6 +127,10 @@ def record(recipe, model, history, seed=0, notebook=None):
         "environment": environment(device),
         "recorded": datetime.date.today().isoformat(),
     }
+    if path.exists() and not history.interrupted:
+        existing = load_record(path)
+        if existing.get("finished") and all(existing.get(k) == entry[k] for k in ("recipe", "seed", "history")):
+            return existing  # the same run, loaded from its checkpoint: its record stays as it was
     write_json(path, entry)
     return entry
 

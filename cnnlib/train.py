@@ -1,4 +1,4 @@
-"""Training and evaluation: fit, evaluate, History, checkpoints.
+"""Training and evaluation: fit and evaluate.
 
 fit() is one plain loop: SGD with Nesterov momentum, a learning rate that
 warms up then falls linearly to zero, cross-entropy. On CUDA it adds mixed
@@ -6,95 +6,30 @@ precision (bf16 on GPUs of compute capability 8.0 and newer, fp16 with a
 gradient scaler on older ones such as Colab's T4) and channels_last.
 
 Nothing a learner does loses work: the stop button (Ctrl-C) ends training
-cleanly, keeps the History and the weights, and skips the rest of the cell's
-training; a loss that turns inf or NaN stops training and puts back the last
-finite weights; checkpoints (cnnlib.checkpoints) are written atomically and
-load with weights_only=True.
+between two steps (cnnlib.stopping), keeps the History and the weights, and
+skips the rest of the cell's training; a loss that turns inf or NaN stops
+training and puts back the last finite weights; running out of GPU memory
+keeps the finished epochs and names a batch size to try. With a checkpoint,
+a run saves its whole state after every epoch (and every few minutes), and a
+run stopped or killed anywhere resumes where the checkpoint left it.
 """
 import contextlib
 import dataclasses
+import datetime
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import config
-from .checkpoints import checkpoint_path, save_checkpoint
+from . import checkpoints, config, stopping
+from .checkpoints import CheckpointError, checkpoint_path
+from .history import EPOCH_FIELDS, History  # noqa: F401 (History is read as train.History too)
+from .stopping import clear_stop  # noqa: F401 (the notebooks' and tests' name for it)
 
-EPOCH_FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_second")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-@dataclass
-class History:
-    """What happened in training: one entry per epoch, plus the loss and accuracy of every step.
-
-    `seconds` counts training only; the test evaluation after each epoch is in
-    `eval_seconds`, so images per second compare across recipes.
-    """
-
-    epoch: list = field(default_factory=list)
-    train_loss: list = field(default_factory=list)
-    train_acc: list = field(default_factory=list)
-    test_loss: list = field(default_factory=list)
-    test_acc: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-    images_per_second: list = field(default_factory=list)
-    eval_seconds: list = field(default_factory=list)
-    step_loss: list = field(default_factory=list)
-    step_acc: list = field(default_factory=list)
-    steps_per_epoch: int = 0
-    interrupted: bool = False
-    diverged: bool = False
-    meta: dict = field(default_factory=dict)
-
-    def __len__(self):
-        return len(self.epoch)
-
-    @property
-    def finished(self):
-        """True when every planned epoch ran: not interrupted, not stopped by divergence."""
-        return len(self) > 0 and not self.interrupted and not self.diverged
-
-    @property
-    def final(self):
-        """The last epoch's numbers as a dict (empty if no epoch finished)."""
-        return {name: getattr(self, name)[-1] for name in EPOCH_FIELDS} if self.epoch else {}
-
-    @property
-    def train_seconds(self):
-        return sum(self.seconds)
-
-    def step_error(self, window=1):
-        """Training error of every step, each averaged over the `window` steps up to it
-        (a trailing mean, so step i never looks at later steps)."""
-        errors = [1 - a for a in self.step_acc]
-        total, smoothed = 0.0, []
-        for i, e in enumerate(errors):
-            total += e - (errors[i - window] if i >= window else 0.0)
-            smoothed.append(total / min(i + 1, window))
-        return smoothed
-
-    def to_dict(self):
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
-    def __repr__(self):
-        if not self.epoch:
-            return "History(no finished epoch" + (", interrupted)" if self.interrupted else ")")
-        f = self.final
-        stop = ", interrupted" if self.interrupted else ", diverged" if self.diverged else ""
-        return (f"History({len(self)} epochs{stop}: train loss {f['train_loss']:.3f}, "
-                f"train acc {f['train_acc']:.1%}, test acc {f['test_acc']:.1%}, "
-                f"{self.train_seconds:.1f} s, {f['images_per_second']:,.0f} images/s)")
 
 
 @dataclass
@@ -233,28 +168,42 @@ def sgd(model, lr, momentum=0.9, weight_decay=5e-4):
 
 def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
         label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15, precision="auto", test_flip=False,
-        on_epoch=None, checkpoint=None, progress=True, verbose=True, name=None):
+        on_epoch=None, checkpoint=None, resume=False, checkpoint_minutes=10, identity=None,
+        progress=True, verbose=True, name=None):
     """Train `model` on `cifar` (a Cifar10 on the training device) and return a History.
 
     precision: "auto" (by device, see autocast_dtype) or "fp32", "bf16", "fp16".
     test_flip: score the test split with flip test-time augmentation (see evaluate).
     on_epoch(history, model) is called after each epoch (for measurements
-    during training). checkpoint: a path to save the weights and History to
-    at the end, also when training is interrupted or diverges.
+    during training); what it returns is kept in history.measurements.
+    checkpoint: a path where the run's state is saved after every epoch, every
+    `checkpoint_minutes` inside an epoch, and when it stops: the weights, the
+    optimizer, the gradient scaler, every random state and the History.
+    resume: continue from that checkpoint when it exists (a finished run is
+    loaded, not trained again); the result is the run that was never stopped,
+    bit for bit on the CPU while torch keeps one thread count (another count
+    sums a convolution in another order). A checkpoint made with other
+    settings, another model or other data is refused, naming the difference.
+    identity: more settings that must match to resume (the recipe and seed, say).
     """
     _check_budget(epochs, lr, batch_size, len(cifar.train_labels))
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs the checkpoint to continue from: pass checkpoint=PATH")
     checkpoint = checkpoint_path(checkpoint) if checkpoint is not None else None
     label = name or type(model).__name__
     device = cifar.device
     history = History(meta={"model": label, "device": config.device_name(device), "data": cifar.source,
                             "train_images": len(cifar.train_labels), "test_images": len(cifar.test_labels),
                             "epochs": epochs, "lr": lr, "batch_size": batch_size, "precision": precision})
-    if _stop.requested:
+    if stopping.stop_requested():
         history.interrupted = True
         print(f"{label}: not trained, because training was stopped in this cell (run the cell again to train)")
         return history
 
-    _watch_cells()
+    settings = checkpoints.plain(dict(
+        epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, momentum=momentum,
+        label_smoothing=label_smoothing, augment=augment, schedule=schedule, warmup=warmup, precision=precision,
+        test_flip=test_flip, model=type(model).__name__, data=cifar.fingerprint(), **(identity or {})), "settings")
     prepare_model(model, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
@@ -265,74 +214,202 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     total_steps = epochs * len(batches)
     history.steps_per_epoch = len(batches)
     history.meta["autocast"] = str(dtype).replace("torch.", "") if dtype else "float32"
+    streams = (device, batches.generator)
+
+    step, partial = 0, None
+    saved = checkpoints.load_latest(checkpoint, say=_say) if resume else None
+    if saved is not None:
+        step, partial = _restore(saved, settings, model, optimizer, scaler, history, label)
+        if partial is None:  # at an epoch's end: the next epoch draws from where the last one left off
+            checkpoints.restore_random_state(saved["training"]["random"], *streams)
+        if _complete(history, epochs):
+            _say(f"{label}: already trained ({history.summary()}); loaded from {saved['path']}, not trained "
+                 f"again (resume=False trains it again)")
+            model.eval()
+            return history
+        where = f" at its step {partial['steps'] + 1}" if partial else ""
+        _say(f"{label}: continuing from the checkpoint {saved['path']}: epoch {len(history) + 1} of {epochs}{where} "
+             f"({len(history)} finished epochs kept)")
+
+    fresh = saved is None  # a new run: a file already at the path belongs to another run
+
+    def save(complete=False, in_epoch=None):
+        nonlocal fresh
+        if checkpoint is None:
+            return
+        stored = History.from_dict(history.to_dict())
+        stored.interrupted = stored.interrupted or not (complete or _complete(history, epochs))
+        training = {"settings": settings, "step": step, "partial": in_epoch,
+                    "random": checkpoints.random_state(*streams), "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                    "saved": datetime.datetime.now().isoformat(timespec="seconds")}
+        checkpoints.save_checkpoint(checkpoint, model, stored, training=training, keep_previous=not fresh,
+                                    name=label)
+        if fresh:
+            checkpoints.previous_path(checkpoint).unlink(missing_ok=True)
+            fresh = False
+
     report = _epoch_reporter(epochs) if verbose else (lambda h: None)
-    bar = tqdm(total=total_steps, desc=label, disable=not progress, leave=False)
+    bar = tqdm(total=total_steps, initial=step, desc=label, disable=not progress, leave=False)
     last_finite = _weights_copy(model)
     cpu = config.CpuShare() if device.type == "cpu" else None
-    checked = time.perf_counter()
-    step = 0
+    checked = saved_at = time.perf_counter()
+    epoch = len(history)
     try:
-        for epoch in range(1, epochs + 1):
-            model.train()
-            start = time.perf_counter()
-            losses, hits = [], []
-            for images, labels in batches:
-                if cpu is not None and time.perf_counter() - checked >= 1.0:
-                    cpu.adapt()  # share the cores with other trainings (see config.CpuShare)
-                    checked = time.perf_counter()
-                rate = learning_rate(step, total_steps, lr, warmup, schedule)
-                for group in optimizer.param_groups:
-                    group["lr"] = rate
-                loss, logits = training_step(model, optimizer, images, labels, dtype, scaler, label_smoothing)
-                # Kept on the device: reading them back each step would stall a GPU.
-                losses.append(loss.detach())
-                hits.append((logits.argmax(1) == labels).float().mean())
-                step += 1
-                bar.update()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            seconds = time.perf_counter() - start
-            step_loss = torch.stack(losses).tolist()
-            step_acc = torch.stack(hits).tolist()
-            start = time.perf_counter()
-            score = evaluate(model, cifar, precision=precision, flip=test_flip)
-            history.eval_seconds.append(time.perf_counter() - start)
-            history.epoch.append(epoch)
-            history.train_loss.append(sum(step_loss) / len(step_loss))
-            history.train_acc.append(sum(step_acc) / len(step_acc))
-            history.test_loss.append(score.loss)
-            history.test_acc.append(score.accuracy)
-            history.lr.append(rate)
-            history.seconds.append(seconds)
-            history.images_per_second.append(len(step_loss) * batch_size / seconds)
-            history.step_loss += step_loss
-            history.step_acc += step_acc
-            if not (math.isfinite(history.train_loss[-1]) and math.isfinite(score.loss)):
-                history.diverged = True
-                model.load_state_dict(last_finite)
-                _say(f"{label}: training diverged in epoch {epoch} (train loss {history.train_loss[-1]:.3g}, "
-                     f"test loss {score.loss:.3g}); stopped, and the weights of the last finite epoch "
-                     f"({epoch - 1}) are back in the model. A smaller learning rate (lr) usually helps.")
-                break
-            last_finite = _weights_copy(model)
-            bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{score.accuracy:.1%}")
-            report(history)
-            if on_epoch is not None:
-                on_epoch(history, model)
-    except KeyboardInterrupt:
+        with stopping.stops_between_steps():
+            for epoch in range(len(history) + 1, epochs + 1):
+                model.train()
+                if partial is not None:  # resumed inside this epoch: redraw its batches, then go on
+                    current = _Epoch(**partial)
+                    checkpoints.restore_random_state(current.epoch_random, *streams)
+                    iterator = batches.iterate(skip=current.steps)
+                    checkpoints.restore_random_state(saved["training"]["random"], *streams)
+                    partial = None
+                else:
+                    current = _Epoch(epoch_random=checkpoints.random_state(*streams))
+                    iterator = batches.iterate()
+                for images, labels in iterator:
+                    if cpu is not None and time.perf_counter() - checked >= 1.0:
+                        cpu.adapt()  # share the cores with other trainings (see config.CpuShare)
+                        checked = time.perf_counter()
+                    rate = learning_rate(step, total_steps, lr, warmup, schedule)
+                    for group in optimizer.param_groups:
+                        group["lr"] = rate
+                    loss, logits = training_step(model, optimizer, images, labels, dtype, scaler, label_smoothing)
+                    # Kept on the device: reading them back each step would stall a GPU.
+                    current.add(loss.detach(), (logits.argmax(1) == labels).float().mean())
+                    step += 1
+                    bar.update()
+                    if stopping.stop_pending():
+                        save(in_epoch=current.progress())
+                        raise stopping.StopRequested
+                    if checkpoint is not None and time.perf_counter() - saved_at >= 60 * checkpoint_minutes:
+                        save(in_epoch=current.progress())
+                        saved_at = time.perf_counter()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                seconds = current.elapsed()
+                step_loss, step_acc = current.step_values()
+                start = time.perf_counter()
+                score = evaluate(model, cifar, precision=precision, flip=test_flip)
+                history.eval_seconds.append(time.perf_counter() - start)
+                history.epoch.append(epoch)
+                history.train_loss.append(sum(step_loss) / len(step_loss))
+                history.train_acc.append(sum(step_acc) / len(step_acc))
+                history.test_loss.append(score.loss)
+                history.test_acc.append(score.accuracy)
+                history.lr.append(learning_rate(step - 1, total_steps, lr, warmup, schedule))
+                history.seconds.append(seconds)
+                history.images_per_second.append(len(step_loss) * batch_size / seconds)
+                history.step_loss += step_loss
+                history.step_acc += step_acc
+                if not (math.isfinite(history.train_loss[-1]) and math.isfinite(score.loss)):
+                    history.diverged = True
+                    model.load_state_dict(last_finite)
+                    _say(f"{label}: training diverged in epoch {epoch} (train loss {history.train_loss[-1]:.3g}, "
+                         f"test loss {score.loss:.3g}); stopped, and the weights of the last finite epoch "
+                         f"({epoch - 1}) are back in the model. A smaller learning rate (lr) usually helps.")
+                    save(complete=True)
+                    break
+                last_finite = _weights_copy(model)
+                bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{score.accuracy:.1%}")
+                report(history)
+                if on_epoch is not None:
+                    history.measurements.append(checkpoints.plain(on_epoch(history, model), "what on_epoch returned"))
+                save()
+                saved_at = time.perf_counter()
+    except (stopping.StopRequested, KeyboardInterrupt) as stop:
+        # After StopRequested the checkpoint holds this very step; after a KeyboardInterrupt (a second
+        # press, mid-step) it keeps the last step boundary it saved.
         history.interrupted = True
-        _stop.requested = True
+        stopping.mark_stopped()
         finished = f"{len(history)} finished epoch" + ("s" if len(history) != 1 else "")
+        kept = (f"; the checkpoint {checkpoint} continues from step {step}" if isinstance(stop, stopping.StopRequested)
+                and checkpoint is not None else "")
         _say(f"{label}: training interrupted after {finished} ({step} steps): the History "
-             f"so far and the model's current weights are kept; the rest of this cell's training is skipped.")
+             f"so far and the model's current weights are kept{kept}; the rest of this cell's training is skipped.")
+    except torch.cuda.OutOfMemoryError:
+        history.out_of_memory = True
+        stopping.mark_stopped()
+        torch.cuda.empty_cache()
+        smaller = max(1, batch_size // 2)
+        _say(f"{label}: out of memory on {config.device_name(device)} at batch size {batch_size} in epoch {epoch}: "
+             f"the History of the {len(history)} finished epochs is kept" +
+             (f" (and the checkpoint {checkpoint})" if checkpoint is not None else "") +
+             f". Try batch_size={smaller} (and lr={lr * smaller / batch_size:g}, scaled with it), or a smaller width.")
     finally:
         bar.close()
         model.eval()
         if cpu is not None:
             cpu.restore()
-    if checkpoint is not None:
-        save_checkpoint(checkpoint, model, history)
     return history
+
+
+def _complete(history, epochs):
+    return history.diverged or (len(history) >= epochs and not history.out_of_memory)
+
+
+def _restore(saved, settings, model, optimizer, scaler, history, label):
+    """Put a checkpoint's state into this run; returns (step, the unfinished epoch's progress or None)."""
+    training = saved.get("training")
+    if training is None:
+        raise CheckpointError(f"{saved['path']} holds weights only, not a run in progress: it cannot be resumed; "
+                              f"train with resume=False to start again")
+    changed = checkpoints.differences(training["settings"], settings)
+    if changed:
+        raise CheckpointError(f"{label}: the checkpoint {saved['path']} was made with other settings, so it is not "
+                              f"resumed: " + "; ".join(changed[:6]) + ("; ..." if len(changed) > 6 else "") +
+                              ". Train with resume=False to start again (it replaces the checkpoint), or give "
+                              "another checkpoint path.")
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(f"{saved['path']} does not fit this {type(model).__name__}: "
+                              f"{str(error)[:300]}") from error
+    optimizer.load_state_dict(training["optimizer"])
+    if scaler is not None and training.get("scaler"):
+        scaler.load_state_dict(training["scaler"])
+    restored = saved["history"]
+    restored.meta = history.meta
+    restored.interrupted = False
+    for f in dataclasses.fields(History):
+        setattr(history, f.name, getattr(restored, f.name))
+    return training["step"], training["partial"]
+
+
+@dataclass
+class _Epoch:
+    """The epoch in progress: the random state it started from and its steps so far
+    (those of an earlier process as numbers, this process's still on the device)."""
+
+    epoch_random: dict
+    step_loss: list = field(default_factory=list)
+    step_acc: list = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+    def __post_init__(self):
+        self.losses, self.hits, self.start = [], [], time.perf_counter()
+
+    def add(self, loss, hit):
+        self.losses.append(loss)
+        self.hits.append(hit)
+
+    def elapsed(self):
+        return self.seconds + time.perf_counter() - self.start
+
+    def step_values(self):
+        return self.step_loss + _floats(self.losses), self.step_acc + _floats(self.hits)
+
+    def progress(self):
+        """What a checkpoint keeps to continue inside this epoch."""
+        step_loss, step_acc = self.step_values()
+        return {"epoch_random": self.epoch_random, "step_loss": step_loss, "step_acc": step_acc,
+                "seconds": self.elapsed(), "steps": len(step_loss)}
+
+
+def _floats(tensors):
+    return torch.stack(tensors).tolist() if tensors else []
 
 
 def _check_budget(epochs, lr, batch_size, training_images):
@@ -365,33 +442,3 @@ def _epoch_reporter(epochs, lines=10):
                  f"{f['seconds']:6.1f} s  {f['images_per_second']:8,.0f} img/s")
 
     return report
-
-
-# ---------------------------------------------------------------- the stop button
-
-class _Stop:
-    requested = False
-    watching = False
-
-
-_stop = _Stop()
-
-
-def _watch_cells():
-    """In IPython, forget a stop request when the next cell starts: one press of
-    the stop button stops the rest of its cell's training, not later cells'."""
-    if _stop.watching:
-        return
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.events.register("pre_run_cell", lambda *args: clear_stop())
-        _stop.watching = True
-
-
-def clear_stop():
-    """Forget an earlier stop request, so that fit trains again (done at each new notebook cell)."""
-    _stop.requested = False

@@ -88,7 +88,7 @@ def test_command_line_trains_records_and_saves(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "History(1 epochs" in out and "recorded as 'baseline [epochs=1]'" in out
     saved = checkpoints.load_checkpoint(path)
-    assert saved["meta"]["recipe"]["name"] == "baseline" and saved["meta"]["name"] == "baseline [epochs=1]"
+    assert saved["training"]["settings"]["recipe"]["name"] == "baseline" and saved["meta"]["name"] == "baseline [epochs=1]"
     assert len(saved["history"]) == 1
 
 
