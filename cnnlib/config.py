@@ -27,12 +27,12 @@ def get_mode(mode=None, warn=True):
     if mode is None:
         mode = os.environ.get(MODE_VARIABLE) or None
     if mode is None:
-        return "full" if torch.cuda.is_available() else "quick"
+        return "full" if cuda_usable() else "quick"
     mode = str(mode).strip().lower()
     if mode not in MODES:
         where = f"${MODE_VARIABLE} is {mode!r}" if from_environment else f"unknown mode {mode!r}"
         raise ValueError(f"{where}: the valid modes are {', '.join(MODES)}")
-    if warn and mode == "full" and not torch.cuda.is_available():
+    if warn and mode == "full" and not cuda_usable():
         warnings.warn(
             "full mode without a CUDA GPU: this trains on the CPU and can take hours; "
             "use mode='quick' for a CPU run",
@@ -45,7 +45,53 @@ def get_device(device=None):
     """The device to train on: the argument, else CUDA when available, else the CPU."""
     if device is not None:
         return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device("cuda" if cuda_usable() else "cpu")
+
+
+def cuda_usable():
+    """A CUDA GPU is present and the installed PyTorch was built for it.
+
+    torch.cuda.is_available() says True for a GPU the build has no kernels for
+    (Kaggle's P100, compute capability 6.0, is absent from current builds'
+    torch.cuda.get_arch_list()); its first operation then fails. Such a GPU is
+    named once, with what to choose instead, and the course uses the CPU.
+    """
+    if not torch.cuda.is_available():
+        return False
+    major, minor = torch.cuda.get_device_capability(0)
+    architectures = torch.cuda.get_arch_list()
+    if runs_on(major, minor, architectures):
+        return True
+    if not _unusable_gpu_told:
+        _unusable_gpu_told.append(True)
+        warnings.warn(
+            f"the GPU {torch.cuda.get_device_name(0)} (compute capability {major}.{minor}) cannot run this "
+            f"PyTorch {torch.__version__}, which was built for {', '.join(architectures) or 'no GPU'}: the course "
+            f"runs on the CPU instead (quick mode). On Kaggle, choose 'GPU T4 x2' as the accelerator in the "
+            f"notebook's settings; elsewhere, a GPU of a listed compute capability, or a PyTorch built for this one.",
+            stacklevel=2)
+    return False
+
+
+_unusable_gpu_told = []
+
+
+def runs_on(major, minor, architectures):
+    """Whether a build for `architectures` (torch.cuda.get_arch_list(): 'sm_75', 'compute_90', ...)
+    runs on a GPU of compute capability major.minor: a kernel for the same major version and an
+    equal or lower minor one (binary compatible), or PTX for an equal or lower capability (compiled
+    when loaded)."""
+    for architecture in architectures:
+        kind, _, number = architecture.partition("_")
+        digits = "".join(c for c in number if c.isdigit())
+        if len(digits) < 2:
+            continue
+        built = (int(digits[:-1]), int(digits[-1]))
+        if kind == "sm" and built[0] == major and built[1] <= minor:
+            return True
+        if kind == "compute" and built <= (major, minor):
+            return True
+    return False
 
 
 def cache_dir():

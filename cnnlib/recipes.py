@@ -18,7 +18,7 @@ from typing import Optional
 
 import torch.nn as nn
 
-from . import config, models, results, train
+from . import checkpoints, config, estimate, models, results, train
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def build(recipe, seed=0):
 
 
 def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoint="auto", resume=True,
-        checkpoint_minutes=10, on_epoch=None, progress=True, verbose=True, **overrides):
+        checkpoint_minutes=10, on_epoch=None, progress=True, verbose=True, announce=None, **overrides):
     """Build the recipe `name` for `mode`, train it on `cifar` with `seed`, and record the result.
 
     `overrides` change the recipe's fields (epochs=3, lr=0.1, options={"width": 8}, ...);
@@ -243,10 +243,14 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
     None saves nothing. resume: continue from that checkpoint where a run
     was stopped or killed, and load a finished run instead of training it
     again; resume=False trains from the start and replaces the checkpoint.
+    announce: say how long it will take before it starts (default: when verbose; see `plan`).
     Returns a Run. If training is stopped, the Run holds what finished.
     """
     recipe = get(name, mode).replace(**overrides)
     label = recipe.record_name(seed)
+    if verbose if announce is None else announce:
+        print(plan([Job(name, seed, overrides)], cifar, recipe.mode, record=record and checkpoint == "auto",
+                   resume=resume))
     if checkpoint == "auto":
         checkpoint = results.checkpoint_file(label, recipe.mode, cifar.device) if record else None
         if checkpoint is not None:
@@ -259,6 +263,104 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
     history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
     entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if record else None
     return Run(label, recipe, model, history, seed, entry)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to train: a recipe's name, a seed and the settings changed from the recipe."""
+
+    name: str
+    seed: int = 0
+    overrides: dict = field(default_factory=dict)
+
+    def recipe(self, mode=None):
+        return get(self.name, mode).replace(**self.overrides)
+
+
+def job(name, seed=0, **overrides):
+    return Job(name, seed, overrides)
+
+
+def run_all(jobs, cifar, mode=None, **options):
+    """Say how long the runs will take, then train each (options as for `run`); a list of Runs.
+    `jobs`: Jobs, or {recipe name: overrides} for one seed (options' `seed`, default 0)."""
+    if isinstance(jobs, dict):
+        seed = options.pop("seed", 0)
+        jobs = [Job(name, seed, overrides) for name, overrides in jobs.items()]
+    print(plan(jobs, cifar, mode, record=options.get("record", True), resume=options.get("resume", True)))
+    return [run(j.name, cifar, seed=j.seed, mode=mode, announce=False, **options, **j.overrides) for j in jobs]
+
+
+@dataclass
+class Plan:
+    """The time each job of a cell will take on this machine, from one probe per model."""
+
+    jobs: list
+    seconds: list
+    loaded: list        # True: a finished checkpoint exists, nothing to train
+    device: object
+    epochs: Optional[int]
+
+    @property
+    def total(self):
+        return sum(self.seconds)
+
+    def __str__(self):
+        trained = [(j, t) for j, t, done in zip(self.jobs, self.seconds, self.loaded) if not done]
+        loaded = len(self.jobs) - len(trained)
+        where = estimate.machine(self.device)
+        if not trained:
+            return f"Nothing to train: the {loaded} run{'s' * (loaded != 1)} of this cell finished before (loaded from checkpoints)."
+        runs = f"{len(trained)} run{'s' * (len(trained) != 1)}"
+        parts = ", ".join(f"{_label(j)} {estimate.duration(t)}" for j, t in trained[:6])
+        parts += ", ..." if len(trained) > 6 else ""
+        line = (f"This cell trains {runs}: about {estimate.duration(self.total)} on {where} ({parts})"
+                + (f"; {loaded} finished before and {'is' if loaded == 1 else 'are'} loaded" if loaded else "")
+                + ". Set EPOCHS to shorten it.")
+        return line + estimate.shorten_hint(self.total, self.device, self.epochs)
+
+
+def _label(job_):
+    return job_.name + (f" (seed {job_.seed})" if job_.seed else "")
+
+
+def plan(jobs, cifar, mode=None, record=True, resume=True):
+    """How long `jobs` (a list of Job) take on `cifar`'s device: one probe per model and batch size."""
+    probes, seconds, loaded = {}, [], []
+    for j in jobs:
+        recipe = j.recipe(mode)
+        done = _done_fraction(recipe, j.seed, cifar) if record and resume else 0.0
+        loaded.append(done >= 1)
+        if done >= 1:
+            seconds.append(0.0)
+            continue
+        key, model = estimate.probe_key(recipe), build(recipe, j.seed)
+        macs = None
+        if key in probes:
+            macs = estimate.multiply_adds(model)
+        else:
+            probes[key] = estimate.probe(model, cifar, recipe.batch_size, recipe.precision, recipe.augment,
+                                         recipe.label_smoothing)
+        steps = len(cifar.train_labels) // recipe.batch_size
+        seconds.append(estimate.seconds(probes[key], recipe.epochs, steps, recipe.batch_size,
+                                        len(cifar.test_labels), recipe.test_flip, done, macs))
+    epochs = {j.recipe(mode).epochs for j in jobs}
+    return Plan(list(jobs), seconds, loaded, cifar.device, max(epochs) if epochs else None)
+
+
+def _done_fraction(recipe, seed, cifar):
+    """How much of a run its checkpoint already holds (0 without one, 1 when it finished)."""
+    path = results.checkpoint_file(recipe.record_name(seed), recipe.mode, cifar.device)
+    try:
+        saved = checkpoints.load_latest(path, say=lambda line: None)
+    except checkpoints.CheckpointError:
+        return 0.0
+    if saved is None or "training" not in saved:
+        return 0.0
+    if not saved["history"].interrupted:
+        return 1.0
+    total = recipe.epochs * (len(cifar.train_labels) // recipe.batch_size)
+    return min(1.0, saved["training"]["step"] / max(total, 1))
 
 
 _told = set()
