@@ -108,7 +108,7 @@ class Batches:
     """Iterate (normalized float images, labels) over a split that already sits on the device."""
 
     def __init__(self, images, labels, batch_size, shuffle, augment, drop_last, generator=None,
-                 padding=4, memory_format=torch.contiguous_format):
+                 padding=4, memory_format=torch.contiguous_format, shard=(0, 1)):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if drop_last and batch_size > len(labels):
@@ -118,6 +118,7 @@ class Batches:
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
         self.drop_last, self.padding, self.memory_format = drop_last, padding, memory_format
         self.generator = generator_on(images.device, generator)
+        self.shard = shard  # (rank, processes): each global batch is split, this process takes its part
         self._padded = self._mirrored = None  # made at the first augmented epoch
 
     def __len__(self):
@@ -154,6 +155,10 @@ class Batches:
         for b in range(skip, len(self)):
             if order is not None:
                 index = order[b * size:(b + 1) * size]
+                rank, processes = self.shard
+                if processes > 1:
+                    part = size // processes
+                    index = index[rank * part:(rank + 1) * part]
                 batch, batch_labels = images.index_select(0, index), labels.index_select(0, index)
             else:
                 batch, batch_labels = images[b * size:(b + 1) * size], labels[b * size:(b + 1) * size]

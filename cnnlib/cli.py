@@ -3,13 +3,14 @@
     python -m cnnlib resnet20 --mode quick
     python -m cnnlib resnet20 --mode quick --resume      # after a stop or a crash: continue
     python -m cnnlib resnet56 --mode full --data torchvision --checkpoint runs/resnet56.pt
+    torchrun --nproc_per_node=2 -m cnnlib baseline --mode quick   # data parallel (cnnlib.distributed)
 """
 import argparse
 import contextlib
 import signal
 import threading
 
-from . import checkpoints, config, data, recipes, results, stopping, train
+from . import checkpoints, config, data, distributed, recipes, results, stopping, train
 
 ENVIRONMENT_HELP = f"""environment variables:
   {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)
@@ -71,15 +72,19 @@ def sigterm_stops_training():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    with sigterm_stops_training():
-        return train_recipe(args)
+    device = distributed.start()  # under torchrun: join the other processes; alone: None
+    try:
+        with sigterm_stops_training():
+            return train_recipe(args, device)
+    finally:
+        distributed.stop()
 
 
-def train_recipe(args):
+def train_recipe(args, device=None):
     mode = config.get_mode(args.mode)
     if args.checkpoint:
         checkpoints.checkpoint_path(args.checkpoint)  # a path that cannot be written fails now, not after training
-    cifar = data.load_cifar10(args.data, mode=mode)
+    cifar = data.load_cifar10(args.data, mode=mode, device=device, verbose=distributed.is_main())
     overrides = {}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
@@ -88,8 +93,11 @@ def train_recipe(args):
     run = recipes.run(args.recipe, cifar, seed=args.seed, mode=mode, record=not args.no_record,
                       notebook="command line", checkpoint=args.checkpoint or "auto", resume=args.resume,
                       checkpoint_minutes=args.checkpoint_minutes, **overrides)
-    print(run.history)
-    if run.record is not None:
-        print(f"recorded as {run.name!r} in {results.records_folder(mode, cifar.device)}")
-    print(f"{run.name}: {run.history.summary()}")  # the same for a run and its resumed twin
+    if distributed.is_main():
+        print(run.history)
+        if run.record is not None:
+            where = results.records_folder(mode, cifar.device)
+            processes = f" ({distributed.size()} processes)" if distributed.size() > 1 else ""
+            print(f"recorded as {run.name!r} in {where}{processes}")
+        print(f"{run.name}: {run.history.summary()}")  # the same for a run and its resumed twin
     return 130 if run.history.interrupted else 1 if run.history.out_of_memory else 0

@@ -102,10 +102,12 @@ class Cifar10:
             raise ValueError(f"unknown split {name!r}: use 'train' or 'test'")
         return (self.train_images, self.train_labels) if name == "train" else (self.test_images, self.test_labels)
 
-    def train_batches(self, batch_size, augment=True, generator=None, memory_format=torch.contiguous_format):
-        """Shuffled, augmented training batches, full batches only."""
+    def train_batches(self, batch_size, augment=True, generator=None, memory_format=torch.contiguous_format,
+                      shard=(0, 1)):
+        """Shuffled, augmented training batches, full batches only; with shard=(rank, processes)
+        this process's part of each (global) batch (see cnnlib.distributed)."""
         return Batches(self.train_images, self.train_labels, batch_size, shuffle=True, augment=augment,
-                       drop_last=True, generator=generator, memory_format=memory_format)
+                       drop_last=True, generator=generator, memory_format=memory_format, shard=shard)
 
     def batches(self, split="test", batch_size=1000, memory_format=torch.contiguous_format):
         """A split in order, unaugmented, every image once (for evaluation)."""

@@ -18,7 +18,7 @@ from typing import Optional
 
 import torch.nn as nn
 
-from . import checkpoints, config, estimate, models, results, train
+from . import checkpoints, config, distributed, estimate, models, results, train
 
 
 @dataclass(frozen=True)
@@ -248,12 +248,12 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
     """
     recipe = get(name, mode).replace(**overrides)
     label = recipe.record_name(seed)
-    if verbose if announce is None else announce:
+    if (verbose if announce is None else announce) and distributed.size() == 1:
         print(plan([Job(name, seed, overrides)], cifar, recipe.mode, record=record and checkpoint == "auto",
                    resume=resume))
     if checkpoint == "auto":
         checkpoint = results.checkpoint_file(label, recipe.mode, cifar.device) if record else None
-        if checkpoint is not None:
+        if checkpoint is not None and distributed.is_main():
             _say_where_checkpoints_go(checkpoint.parent)
     model = build(recipe, seed)
     history = train.fit(model, cifar, name=label, progress=progress, verbose=verbose, on_epoch=on_epoch,
@@ -261,7 +261,8 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
                         checkpoint_minutes=checkpoint_minutes,
                         identity={"recipe": recipe.to_dict(), "seed": seed}, **recipe.fit_options())
     history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
-    entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if record else None
+    recorded = record and distributed.is_main()  # with several processes, rank 0 records the run once
+    entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if recorded else None
     return Run(label, recipe, model, history, seed, entry)
 
 

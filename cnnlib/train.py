@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import checkpoints, config, stopping
+from . import checkpoints, config, distributed, stopping
 from .checkpoints import CheckpointError, checkpoint_path
 from .history import EPOCH_FIELDS, History  # noqa: F401 (History is read as train.History too)
 from .stopping import clear_stop  # noqa: F401 (the notebooks' and tests' name for it)
@@ -204,13 +204,20 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
         epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, momentum=momentum,
         label_smoothing=label_smoothing, augment=augment, schedule=schedule, warmup=warmup, precision=precision,
         test_flip=test_flip, model=type(model).__name__, data=cifar.fingerprint(), **(identity or {})), "settings")
+    processes = distributed.size()
+    if processes > 1:
+        settings["processes"] = processes
+        verbose, progress = verbose and distributed.is_main(), progress and distributed.is_main()
     prepare_model(model, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
     dtype = autocast_dtype(device, precision)
     scaler = gradient_scaler(device, dtype)
+    trained = distributed.wrap(model, device)
     optimizer = sgd(model, lr, momentum, weight_decay)
-    batches = cifar.train_batches(batch_size, augment=augment, memory_format=memory_format(device))
+    batches = cifar.train_batches(distributed.share(batch_size) * processes, augment=augment,
+                                  memory_format=memory_format(device), generator=_shared_generator(device),
+                                  shard=(distributed.rank(), processes))
     total_steps = epochs * len(batches)
     history.steps_per_epoch = len(batches)
     history.meta["autocast"] = str(dtype).replace("torch.", "") if dtype else "float32"
@@ -222,6 +229,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
         step, partial = _restore(saved, settings, model, optimizer, scaler, history, label)
         if partial is None:  # at an epoch's end: the next epoch draws from where the last one left off
             checkpoints.restore_random_state(saved["training"]["random"], *streams)
+            _separate_dropout_streams(device)
         if _complete(history, epochs):
             _say(f"{label}: already trained ({history.summary()}); loaded from {saved['path']}, not trained "
                  f"again (resume=False trains it again)")
@@ -235,7 +243,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
 
     def save(complete=False, in_epoch=None):
         nonlocal fresh
-        if checkpoint is None:
+        if checkpoint is None or not distributed.is_main():
             return
         stored = History.from_dict(history.to_dict())
         stored.interrupted = stored.interrupted or not (complete or _complete(history, epochs))
@@ -264,6 +272,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
                     checkpoints.restore_random_state(current.epoch_random, *streams)
                     iterator = batches.iterate(skip=current.steps)
                     checkpoints.restore_random_state(saved["training"]["random"], *streams)
+                    _separate_dropout_streams(device)
                     partial = None
                 else:
                     current = _Epoch(epoch_random=checkpoints.random_state(*streams))
@@ -275,15 +284,16 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
                     rate = learning_rate(step, total_steps, lr, warmup, schedule)
                     for group in optimizer.param_groups:
                         group["lr"] = rate
-                    loss, logits = training_step(model, optimizer, images, labels, dtype, scaler, label_smoothing)
+                    loss, logits = training_step(trained, optimizer, images, labels, dtype, scaler, label_smoothing)
                     # Kept on the device: reading them back each step would stall a GPU.
                     current.add(loss.detach(), (logits.argmax(1) == labels).float().mean())
                     step += 1
                     bar.update()
-                    if stopping.stop_pending():
+                    if distributed.anyone(stopping.stop_pending(), device):  # all processes stop at one step
                         save(in_epoch=current.progress())
                         raise stopping.StopRequested
-                    if checkpoint is not None and time.perf_counter() - saved_at >= 60 * checkpoint_minutes:
+                    if (checkpoint is not None and processes == 1
+                            and time.perf_counter() - saved_at >= 60 * checkpoint_minutes):
                         save(in_epoch=current.progress())
                         saved_at = time.perf_counter()
                 if device.type == "cuda":
@@ -291,7 +301,8 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
                 seconds = current.elapsed()
                 step_loss, step_acc = current.step_values()
                 start = time.perf_counter()
-                score = evaluate(model, cifar, precision=precision, flip=test_flip)
+                score = evaluate(model, cifar, precision=precision, flip=test_flip) if distributed.is_main() else None
+                score = distributed.from_main(score)
                 history.eval_seconds.append(time.perf_counter() - start)
                 history.epoch.append(epoch)
                 history.train_loss.append(sum(step_loss) / len(step_loss))
@@ -409,7 +420,25 @@ class _Epoch:
 
 
 def _floats(tensors):
-    return torch.stack(tensors).tolist() if tensors else []
+    """Per-step values as numbers: with several processes, the mean over their parts of each batch."""
+    return distributed.mean(torch.stack(tensors)).tolist() if tensors else []
+
+
+def _shared_generator(device):
+    """The batches' own generator, seeded from torch's stream: with several processes, seeded
+    alike in all of them, so that they draw the same crops and order as each other and as one
+    process would (dropout keeps drawing from torch's stream)."""
+    seed = int(torch.randint(0, 2**62, (1,)))
+    generator = torch.Generator(device=device).manual_seed(seed)
+    _separate_dropout_streams(device)
+    return generator
+
+
+def _separate_dropout_streams(device):
+    """With several processes, give each its own stream for dropout (else their masks would be the same)."""
+    if distributed.size() > 1:
+        seed = int(torch.randint(0, 2**62, (1,))) + distributed.rank()
+        torch.manual_seed(seed)
 
 
 def _check_budget(epochs, lr, batch_size, training_images):
