@@ -83,7 +83,10 @@ def memory_format(device):
 
 
 def prepare_model(model, device):
-    """Move `model` to `device`, in the memory layout that trains fastest there."""
+    """Move `model` to `device`, in the memory layout that trains fastest there. A model that puts
+    its parts on devices itself (`placed`, such as AlexNet's two towers) keeps them where they are."""
+    if getattr(model, "placed", False):
+        return model.to(memory_format=memory_format(device))
     return model.to(device=device, memory_format=memory_format(device))
 
 

@@ -9,6 +9,7 @@ configurations the course trains on CIFAR-10 carry a ``cifar_`` prefix.
 from ._registry import create, names, register
 from . import baseline  # noqa: F401  (each import registers its builders)
 from . import alexnet  # noqa: F401
+from . import alexnet_towers  # noqa: F401
 from . import vgg  # noqa: F401
 from . import googlenet  # noqa: F401
 from . import resnet  # noqa: F401
