@@ -1,4 +1,8 @@
-"""The install asks for what cnnlib imports, and leaves Colab's preinstalled packages alone."""
+"""The install asks for what cnnlib imports, and leaves Colab's and Kaggle's preinstalled packages alone.
+
+That the course then runs on those versions is checked by scripts/check_platform.py (a fresh
+environment with the platform's Python and packages, the install from a clone, notebooks run),
+which is rerun by hand: CI has one environment."""
 import ast
 import pathlib
 import sys
@@ -12,14 +16,26 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 RUNTIME = {Requirement(r).name.lower(): Requirement(r) for r in PROJECT["dependencies"]}
 
-# Colab's GPU runtime as googlecolab/backend-info's pip freeze lists it (the
-# freeze read on 2026-11-28 dates from June 2026 or later): the install cell
-# must neither upgrade nor downgrade any of these.
-COLAB = {
-    "torch": "2.11.0", "torchvision": "0.26.0", "ipywidgets": "7.7.1", "matplotlib": "3.10.0",
-    "tqdm": "4.67.3", "pillow": "11.3.0", "numpy": "2.0.2", "ipykernel": "6.17.1", "ipython": "7.34.0",
-    "tornado": "6.5.1", "jupyter-server": "2.14.0", "notebook": "6.5.7", "jupyter-client": "7.4.9",
+# The platforms' preinstalled packages: the install cell must neither upgrade nor downgrade any of them.
+PLATFORMS = {
+    # Colab's GPU runtime: googlecolab/backend-info, pip-freeze.gpu.txt and os-info-gpu.txt at commit a724079
+    # "Upgrade to Python 3.13" (2026-08-19): Python 3.13.15.
+    "colab": {
+        "torch": "2.11.0", "torchvision": "0.26.0", "ipywidgets": "7.7.1", "matplotlib": "3.10.0",
+        "tqdm": "4.67.3", "pillow": "11.3.0", "numpy": "2.1.3", "ipykernel": "6.17.1", "ipython": "7.34.0",
+        "tornado": "6.5.7", "jupyter-server": "2.20.0", "notebook": "6.5.7", "jupyter-client": "7.4.9",
+    },
+    # Kaggle's GPU image: Kaggle/docker-python at commit 78aaa43 (2026-08-12), built FROM Colab's runtime
+    # release-colab-external-images_20260514 (Dockerfile.tmpl; packages under python3.12), whose freeze
+    # (backend-info commit 0f0755b, 2026-05-14) gives Python 3.12.13 and the versions below, with
+    # kaggle_requirements.txt's pins on top: ipywidgets 8.1.5, jupyter_server 2.12.5.
+    "kaggle": {
+        "torch": "2.10.0", "torchvision": "0.25.0", "ipywidgets": "8.1.5", "matplotlib": "3.10.0",
+        "tqdm": "4.67.3", "pillow": "11.3.0", "numpy": "2.0.2", "ipykernel": "6.17.1", "ipython": "7.34.0",
+        "tornado": "6.5.1", "jupyter-server": "2.12.5", "jupyter-client": "7.4.9",
+    },
 }
+PYTHON = {"colab": (3, 13), "kaggle": (3, 12)}
 # Import names of the packages cnnlib may import, and their distribution names.
 DISTRIBUTION = {"torch": "torch", "torchvision": "torchvision", "matplotlib": "matplotlib",
                 "ipywidgets": "ipywidgets", "tqdm": "tqdm", "PIL": "pillow"}
@@ -46,12 +62,25 @@ def test_runtime_requirements_are_exactly_what_cnnlib_imports():
     assert {DISTRIBUTION[m] for m in imported} == set(RUNTIME)
 
 
-@pytest.mark.parametrize("name", sorted(COLAB))
-def test_colabs_preinstalled_versions_satisfy_the_requirements(name):
+@pytest.mark.parametrize("platform, name", [(p, n) for p, versions in PLATFORMS.items() for n in sorted(versions)])
+def test_the_platforms_preinstalled_versions_satisfy_the_requirements(platform, name):
     requirement = RUNTIME.get(name)
     if requirement is not None:
-        assert requirement.specifier.contains(COLAB[name], prereleases=True), (
-            f"{requirement} would make pip replace Colab's {name} {COLAB[name]}")
+        version = PLATFORMS[platform][name]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"{requirement} would make pip replace {platform}'s {name} {version}")
+
+
+def test_every_runtime_requirement_is_in_both_platforms_tables():
+    for platform, versions in PLATFORMS.items():
+        assert set(RUNTIME) <= set(versions), f"{platform}: no version for {set(RUNTIME) - set(versions)}"
+
+
+@pytest.mark.parametrize("platform", sorted(PYTHON))
+def test_the_platforms_python_is_one_the_project_accepts(platform):
+    from packaging.specifiers import SpecifierSet
+
+    assert SpecifierSet(PROJECT["requires-python"]).contains(".".join(map(str, PYTHON[platform])))
 
 
 def test_the_jupyter_stack_is_not_a_runtime_requirement():
@@ -62,3 +91,26 @@ def test_the_jupyter_stack_is_not_a_runtime_requirement():
 
 def test_the_license_uses_the_spdx_form():
     assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
+
+
+def test_a_built_wheel_carries_the_data_files_in_regular_packages(tmp_path):
+    # What pip installs on Colab from GitHub: the references and the embedded subset must be inside,
+    # in packages with an __init__.py (not namespace packages, which some tools skip).
+    import shutil
+    import subprocess
+    import zipfile
+
+    source = tmp_path / "source"  # a copy, so that the build's folders land outside the checkout
+    shutil.copytree(ROOT / "cnnlib", source / "cnnlib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(tmp_path), str(source)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel, = tmp_path.glob("cnnlib-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("cnnlib/references", "cnnlib/embedded"):
+        assert f"{package}/__init__.py" in names
+    assert "cnnlib/embedded/cifar10-subset.zip" in names
+    assert {n for n in names if n.startswith("cnnlib/references/") and n.endswith(".json")} == {
+        f"cnnlib/references/{p.name}" for p in (ROOT / "cnnlib" / "references").glob("*.json")}
