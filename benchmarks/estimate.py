@@ -18,7 +18,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from cnnlib import data, estimate, recipes  # noqa: E402
+from cnnlib import data, recipes  # noqa: E402
+from cnnlib.train import estimate
 
 
 def main():

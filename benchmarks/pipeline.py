@@ -8,9 +8,9 @@ them, CIFAR-10's channel statistics):
   CIFAR10 does, through RandomCrop(32, padding=4), RandomHorizontalFlip,
   ToTensor and Normalize, with worker processes;
 - cnnlib: the split as one uint8 tensor on the device, cut by translation
-  group (cnnlib.batches.Batches, what fit uses);
+  group (cnnlib.data.batches.Batches, what fit uses);
 - cnnlib's readable reference: per batch a gather of the shuffled images,
-  then cnnlib.batches.random_crop_flip (what notebook 00 shows).
+  then cnnlib.data.batches.random_crop_flip (what notebook 00 shows).
 
 It times the pipelines alone, then the DataLoader and cnnlib feeding the same
 model with the step fit uses (cnnlib.train.training_step, same precision and
@@ -38,7 +38,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the checkout's cnnlib
-from cnnlib import batches, config, data, models, recipes, train  # noqa: E402
+from cnnlib import config, data, models, recipes, train  # noqa: E402
+from cnnlib.data import batches
 
 
 class PILCifar(Dataset):

@@ -7,7 +7,7 @@ each process's wall time and the slowdown against training alone with
 torch's threads fixed. The settings: torch's threads fixed (cnnlib's sharing
 switched off), with OpenMP told to wait passively or to spin briefly, one
 thread each, and cnnlib's default (fit gives torch the cores that other
-processes leave free: config.CpuShare). A measurement, not a test: run it on
+processes leave free: cnnlib.train.cpu.CpuShare). A measurement, not a test: run it on
 an otherwise quiet machine.
 
     python benchmarks/threads.py [--recipe baseline] [--epochs 2]
@@ -31,11 +31,12 @@ SETTINGS = {
 
 TRAIN = """
 import os, sys, time, torch
-from cnnlib import config, data, recipes
+from cnnlib import data, recipes
+from cnnlib.train import cpu
 if os.environ.get("THREADS"):
     torch.set_num_threads(int(os.environ["THREADS"]))
 if os.environ.get("FIXED_THREADS"):
-    config.CpuShare.adapt = lambda self: self.threads  # cnnlib's sharing off
+    cpu.CpuShare.adapt = lambda self: self.threads  # cnnlib's sharing off
 cifar = data.load_cifar10("embedded", device="cpu", verbose=False)
 start = time.perf_counter()
 recipes.run(sys.argv[1], cifar, mode="quick", epochs=int(sys.argv[2]), record=False, progress=False, verbose=False)

@@ -3,14 +3,15 @@
     python -m cnnlib resnet20 --mode quick
     python -m cnnlib resnet20 --mode quick --resume      # after a stop or a crash: continue
     python -m cnnlib resnet56 --mode full --data torchvision --checkpoint runs/resnet56.pt
-    torchrun --nproc_per_node=2 -m cnnlib baseline --mode quick   # data parallel (cnnlib.distributed)
+    torchrun --nproc_per_node=2 -m cnnlib baseline --mode quick   # data parallel (cnnlib.train.distributed)
 """
 import argparse
 import contextlib
 import signal
 import threading
 
-from . import checkpoints, config, data, distributed, recipes, results, stopping, train
+from . import config, data, recipes, results, train
+from .train import checkpoints, distributed, stopping
 
 ENVIRONMENT_HELP = f"""environment variables:
   {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)

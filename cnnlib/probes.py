@@ -10,15 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-@contextlib.contextmanager
-def _mode(model, training):
-    was_training = model.training
-    model.train(training)
-    try:
-        yield model
-    finally:
-        model.train(was_training)
+from .modules import in_mode
 
 
 @contextlib.contextmanager
@@ -45,7 +37,7 @@ def layer_gradient_norms(model, images, labels, layers=None):
     preactivation_gradient_rms).
     """
     layers = weighted_layers(model) if layers is None else layers
-    with _mode(model, False):  # measure the network as it is, without dropout noise
+    with in_mode(model, False):  # measure the network as it is, without dropout noise
         loss = F.cross_entropy(model(images), labels)
         grads = torch.autograd.grad(loss, [layer.weight for layer in layers])
     return [g.norm().item() for g in grads]
@@ -65,7 +57,7 @@ def preactivation_gradient_rms(model, images, labels, layers=None):
     def keep(module, inputs, output):
         outputs[module] = output
 
-    with _mode(model, False), _forward_hooks(layers, keep):
+    with in_mode(model, False), _forward_hooks(layers, keep):
         loss = F.cross_entropy(model(images), labels)
         grads = torch.autograd.grad(loss, [outputs[layer] for layer in layers])
     return [g.pow(2).mean().sqrt().item() for g in grads]
@@ -82,7 +74,7 @@ def dead_relu_fraction(model, images):
         fractions.append(1 - alive.float().mean().item())
 
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    with _mode(model, False), _forward_hooks(relus, record):
+    with in_mode(model, False), _forward_hooks(relus, record):
         model(images)
     return fractions
 
@@ -97,7 +89,7 @@ def inputs_and_outputs(model, images, module_type):
         seen.append((inputs[0], output))
 
     modules = [m for m in model.modules() if isinstance(m, module_type)]
-    with _mode(model, False), _forward_hooks(modules, record):
+    with in_mode(model, False), _forward_hooks(modules, record):
         model(images)
     return seen
 
@@ -136,7 +128,7 @@ def saved_for_backward(model, images):
         return tensor
 
     buffers = {name: b.clone() for name, b in model.named_buffers()}  # batch norm's running statistics
-    with _mode(model, True), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with in_mode(model, True), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         model(images)
     with torch.no_grad():
         for name, b in model.named_buffers():

@@ -18,7 +18,8 @@ from typing import Optional
 
 import torch.nn as nn
 
-from . import checkpoints, config, distributed, estimate, models, results, train
+from . import config, models, results, train
+from .train import checkpoints, distributed, estimate
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import re
 import torch
 
 from . import __version__, arith, config
+from .modules import device_of
 
 RESULTS_VARIABLE = "CNNLIB_RESULTS"
 REFERENCES = pathlib.Path(__file__).resolve().parent / "references"
@@ -93,8 +94,8 @@ def record(recipe, model, history, seed=0, notebook=None):
     if len(history) == 0:
         print(f"{name}: not recorded (no epoch finished)")
         return None
-    device = model_device = next(model.parameters()).device
-    path = records_folder(recipe.mode, model_device) / _file_name(name)
+    device = device_of(model)
+    path = records_folder(recipe.mode, device) / _file_name(name)
     if not history.finished:
         existing = load_record(path) if path.exists() else None
         if existing is not None and existing.get("finished"):

@@ -13,7 +13,8 @@ import torch
 from . import data as data_module
 from . import results
 from .arith import count_parameters
-from .batches import normalize
+from .data.batches import normalize
+from .modules import device_of, in_mode
 from .table import Table  # noqa: F401  (viz.Table: the course's one table renderer)
 
 
@@ -129,13 +130,8 @@ def predictions_grid(model, data, count=20, columns=5):
     """
     images = data.test_images[:count]
     labels = data.test_labels[:count].cpu().tolist()
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        predicted = model(normalize(images.to(device))).argmax(1).cpu().tolist()
-    finally:
-        model.train(was_training)
+    with in_mode(model):
+        predicted = model(normalize(images.to(device_of(model)))).argmax(1).cpu().tolist()
     classes = data.classes
     # Laid out in inches, not by tight_layout: each tile is an image with a band above it
     # for its title, so no title can reach the image above or the figure's title.

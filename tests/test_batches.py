@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlib import batches
+from cnnlib.data import batches
 
 
 def numbered_images(n, seed=0):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from cnnlib import boxes
-from cnnlib.boxes import Detections
+from cnnlib.tasks import boxes
+from cnnlib.tasks.boxes import Detections
 
 
 def test_pointing_hits_ask_whether_the_peak_is_inside_the_box():

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from cnnlib import canvas
-from cnnlib.canvas import BACKGROUND, MEAN_COLOUR
+from cnnlib.tasks import canvas
+from cnnlib.tasks.canvas import BACKGROUND, MEAN_COLOUR
 
 
 def images_and_labels(n=40, size=32):

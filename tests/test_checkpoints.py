@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import checkpoints, config, data, models, recipes, train
+from cnnlib import config, data, models, recipes, train
+from cnnlib.train import checkpoints
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_a_run_killed_while_saving_leaves_the_old_checkpoint_intact(tmp_path):
     checkpoints.save_checkpoint(path, nn.Linear(4, 4), note="the good one")
     script = textwrap.dedent(f"""
         import os, torch
-        from cnnlib import checkpoints
+        from cnnlib.train import checkpoints
         real_save = torch.save
         def save_then_die(obj, target, *args, **kwargs):
             with open(target, "wb") as f:

@@ -30,33 +30,6 @@ def test_cache_folder_follows_its_variable(monkeypatch, tmp_path):
     assert config.cache_dir() == tmp_path
 
 
-def test_cpu_share_gives_torch_the_cores_other_processes_leave(monkeypatch):
-    samples = iter([(0.0, 0.0, 0.0),      # wall, busy CPU seconds of the machine, of this process
-                    (1.0, 2.0, 1.0),      # one core busy elsewhere for a second
-                    (2.0, 4.0, 3.0),      # nothing elsewhere
-                    (3.0, 5.9, 3.9)])     # most of a core elsewhere
-    monkeypatch.setattr(config.CpuShare, "_sample", staticmethod(lambda: next(samples)))
-    monkeypatch.setattr(config.os, "cpu_count", lambda: 2)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(2)
-        share = config.CpuShare()
-        assert share.adapt() == 1 and torch.get_num_threads() == 1
-        assert share.adapt() == 2 and torch.get_num_threads() == 2
-        assert share.adapt() == 1
-        share.restore()
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_cpu_share_changes_nothing_without_proc_stat(monkeypatch):
-    monkeypatch.setattr(config.CpuShare, "_sample", staticmethod(lambda: None))
-    share = config.CpuShare()
-    assert share.adapt() == share.start_threads == torch.get_num_threads()
-    assert "threads" in config.cpu_threads()
-
-
 @pytest.mark.parametrize("capability, architectures, runs", [
     ((6, 0), ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"], False),  # Kaggle's P100, current builds
     ((7, 5), ["sm_75", "sm_80", "sm_86", "sm_90"], True),                      # Colab's T4

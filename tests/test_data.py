@@ -17,7 +17,8 @@ import torchvision
 import torchvision.datasets.cifar
 from PIL import Image
 
-from cnnlib import batches, data, download
+from cnnlib import data
+from cnnlib.data import batches, download
 
 
 @pytest.fixture(scope="module")
@@ -491,6 +492,6 @@ def test_a_damaged_embedded_zip_is_named_with_the_fix(tmp_path, monkeypatch, dam
     elif damage == "overwritten":  # a run of bytes in the middle of the members: their CRC fails
         middle = len(original) // 2
         copy.write_bytes(original[:middle] + bytes(4096) + original[middle + 4096:])
-    monkeypatch.setattr(data, "EMBEDDED_ZIP", copy)
+    monkeypatch.setattr(data.loading, "EMBEDDED_ZIP", copy)
     with pytest.raises(data.DataError, match=rf"embedded subset {copy} is missing or damaged.*Reinstall cnnlib"):
         data.load_cifar10("embedded", verbose=False)

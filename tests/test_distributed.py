@@ -1,4 +1,4 @@
-"""Data parallel training with torchrun: two CPU processes over gloo (cnnlib.distributed)."""
+"""Data parallel training with torchrun: two CPU processes over gloo (cnnlib.train.distributed)."""
 import json
 import os
 import pathlib
@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from cnnlib import checkpoints, claims, distributed, results
+from cnnlib import claims, results
+from cnnlib.train import checkpoints, distributed
 
 
 def launch(arguments, results_folder, processes=2):

@@ -5,7 +5,8 @@ How close the estimate comes to the measured time is a benchmark
 import pytest
 import torch
 
-from cnnlib import data, estimate, recipes, train
+from cnnlib import data, recipes, train
+from cnnlib.train import estimate
 
 
 @pytest.fixture(scope="module")

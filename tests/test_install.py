@@ -109,8 +109,8 @@ def test_a_built_wheel_carries_the_data_files_in_regular_packages(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     wheel, = tmp_path.glob("cnnlib-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for package in ("cnnlib/references", "cnnlib/embedded"):
+    for package in ("cnnlib/references", "cnnlib/data/embedded"):
         assert f"{package}/__init__.py" in names
-    assert "cnnlib/embedded/cifar10-subset.zip" in names
+    assert "cnnlib/data/embedded/cifar10-subset.zip" in names
     assert {n for n in names if n.startswith("cnnlib/references/") and n.endswith(".json")} == {
         f"cnnlib/references/{p.name}" for p in (ROOT / "cnnlib" / "references").glob("*.json")}

@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from cnnlib import checkpoints, cli, config, data, models, recipes, results, train
+from cnnlib import cli, config, data, models, recipes, results, train
+from cnnlib.train import checkpoints
 
 
 @pytest.fixture(scope="module")

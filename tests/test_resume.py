@@ -15,7 +15,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import checkpoints, config, data, models, recipes, results, stopping, train
+from cnnlib import config, data, models, recipes, results, train
+from cnnlib.train import checkpoints, stopping
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +216,7 @@ def test_out_of_memory_keeps_the_finished_epochs_and_names_a_smaller_batch(small
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(train, "training_step", runs_out_in_epoch_two)
+    monkeypatch.setattr(train.loop, "training_step", runs_out_in_epoch_two)
     history = train.fit(fresh_model(), small_data, **FIT)
     out = capsys.readouterr().out
     assert history.out_of_memory and not history.finished and len(history) == 1

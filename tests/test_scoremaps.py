@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from cnnlib import canvas, models, scoremaps
-from cnnlib.batches import normalize
+from cnnlib import models
+from cnnlib.tasks import canvas, scoremaps
+from cnnlib.data.batches import normalize
 
 
 def trained_like(name, **options):

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from cnnlib import segmentation
+from cnnlib.tasks import segmentation
 
 
 def test_the_confusion_matrix_counts_true_rows_against_predicted_columns():

@@ -3,7 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlib import batches, checkpoints, config, data, models, recipes, train
+from cnnlib import config, data, models, recipes, train
+from cnnlib.data import batches
+from cnnlib.train import checkpoints
 
 
 @pytest.fixture(scope="module")

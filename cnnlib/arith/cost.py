@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from ..table import Table
-from .running import device_of, dtype_of, eval_mode, forward
+from ..modules import device_of, dtype_of, in_mode, forward
 
 
 def count_parameters(module, recurse=True):
@@ -100,7 +100,7 @@ def parameter_table(model, input_size=(3, 224, 224)):
     leaves = {name: m for name, m in modules.items() if not any(True for _ in m.children())}
     hooks = [m.register_forward_hook(lambda m, i, o, name=name: record(m, i, o, name)) for name, m in leaves.items()]
     try:
-        with eval_mode(model), torch.no_grad():
+        with in_mode(model), torch.no_grad():
             try:
                 forward(model, torch.zeros(1, *input_size, device="meta", dtype=dtype_of(model)))
             except (NotImplementedError, RuntimeError):

@@ -3,7 +3,7 @@ Effective Receptive Field in Deep Convolutional Neural Networks"): where inside 
 theoretical field the gradient of one output unit really lands."""
 import torch
 
-from .running import device_of, eval_mode
+from ..modules import device_of, in_mode
 
 
 def effective_receptive_field(model, input_size=(3, 32, 32), position=None, inputs=None, reduce="abs",
@@ -20,7 +20,7 @@ def effective_receptive_field(model, input_size=(3, 32, 32), position=None, inpu
         raise ValueError(f"reduce must be 'abs' or 'square', got {reduce!r}")
     x = inputs if inputs is not None else torch.randn(batch_size, *input_size)
     x = x.detach().to(device_of(model)).clone().requires_grad_(True)
-    with eval_mode(model), torch.enable_grad():
+    with in_mode(model), torch.enable_grad():
         out = model(x)
         if out.dim() != 4:
             raise ValueError(f"the model must return a (B, C, h, w) feature map, got shape {tuple(out.shape)}; "

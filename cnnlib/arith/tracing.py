@@ -35,7 +35,7 @@ import torch.nn as nn
 
 from .cost import conv_parameters
 from .fields import Field, ReceptiveField, Recorder, pair, square
-from .running import device_of, dtype_of, eval_mode, forward
+from ..modules import device_of, dtype_of, in_mode, forward
 
 SUPPORTED = ("receptive_field follows convolutions, poolings, padding, strided slicing, add and cat, and "
              "operations that keep each position apart; trace the part of the network before this "
@@ -143,7 +143,7 @@ class Tracer:
             m.register_forward_hook(lambda m, a, o: self.leave(), always_call=True))]
         _active_tracer = self
         try:
-            with eval_mode(self.model), torch.no_grad():
+            with in_mode(self.model), torch.no_grad():
                 out = forward(self.model, x)
         finally:
             _active_tracer = None

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 import torch
 
-from . import arith, config, train
+from .. import arith
+from . import loop
+from .precision import autocast_dtype, gradient_scaler, memory_format, prepare_model
+from .cpu import CpuShare
 
 PROBE_SECONDS = 0.3  # at least this long, and at least MIN_STEPS steps, after the warm-up
 MIN_STEPS, MAX_STEPS = 2, 20
@@ -39,7 +42,7 @@ class Probe:
 def probe(model, cifar, batch_size, precision="auto", augment=True, label_smoothing=0.0):
     """Time a few training steps of a copy of `model` on `cifar`'s device."""
     device = cifar.device
-    cpu = config.CpuShare() if device.type == "cpu" else None  # as fit shares the cores, so does its probe
+    cpu = CpuShare() if device.type == "cpu" else None  # as fit shares the cores, so does its probe
     try:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             return _probe(model, cifar, batch_size, precision, augment, label_smoothing, device, cpu)
@@ -49,29 +52,29 @@ def probe(model, cifar, batch_size, precision="auto", augment=True, label_smooth
 
 
 def _probe(model, cifar, batch_size, precision, augment, label_smoothing, device, cpu):
-    model = train.prepare_model(copy.deepcopy(model), device)
+    model = prepare_model(copy.deepcopy(model), device)
     macs = multiply_adds(model)
-    dtype = train.autocast_dtype(device, precision)
-    scaler = train.gradient_scaler(device, dtype)
-    optimizer = train.sgd(model, 1e-3)
-    batches = cifar.train_batches(batch_size, augment=augment, memory_format=train.memory_format(device))
+    dtype = autocast_dtype(device, precision)
+    scaler = gradient_scaler(device, dtype)
+    optimizer = loop.sgd(model, 1e-3)
+    batches = cifar.train_batches(batch_size, augment=augment, memory_format=memory_format(device))
     start = _now(device)
     first = batches.iterate()  # draws the epoch's crops and flips now
     epoch_overhead = _now(device) - start
     batches_ = _endless(first, batches)
     model.train()
     for _ in range(3 if device.type == "cuda" else 1):  # warm-up: cuDNN's autotuning, first allocations
-        train.training_step(model, optimizer, *next(batches_), dtype, scaler, label_smoothing)
+        loop.training_step(model, optimizer, *next(batches_), dtype, scaler, label_smoothing)
     if cpu is not None:
         cpu.adapt()
     steps, start = 0, _now(device)
     while steps < MAX_STEPS and (steps < MIN_STEPS or _now(device) - start < PROBE_SECONDS):
-        train.training_step(model, optimizer, *next(batches_), dtype, scaler, label_smoothing)
+        loop.training_step(model, optimizer, *next(batches_), dtype, scaler, label_smoothing)
         steps += 1
     train_seconds = (_now(device) - start) / steps
     scored = min(len(cifar.test_labels), PROBE_TEST_IMAGES)
     start = _now(device)
-    train.evaluate(model, cifar.subset(test=scored), precision=precision)
+    loop.evaluate(model, cifar.subset(test=scored), precision=precision)
     eval_seconds = (_now(device) - start) / scored
     return Probe(macs, 3 * macs * batch_size / train_seconds, macs / eval_seconds, epoch_overhead, steps)
 
@@ -114,7 +117,7 @@ def machine(device):
     """'this CPU (2 threads)' or 'this Tesla T4 (fp16)'."""
     device = torch.device(device)
     if device.type == "cuda":
-        dtype = train.autocast_dtype(device)
+        dtype = autocast_dtype(device)
         return f"this {torch.cuda.get_device_name(device)} ({str(dtype).replace('torch.', '') if dtype else 'fp32'})"
     return f"this CPU ({torch.get_num_threads()} threads)"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .batches import MEAN
+from ..data.batches import MEAN
 
 BACKGROUND = 10  # the mask's label for pixels outside every pasted image (CIFAR's classes are 0..9)
 MEAN_COLOUR = tuple(round(255 * m) for m in MEAN)  # normalizes to zero: the network's "no signal"

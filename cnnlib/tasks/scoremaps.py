@@ -30,8 +30,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import arith
-from .batches import normalize
+from .. import arith
+from ..data.batches import normalize
+from ..modules import device_of, in_mode
 
 WINDOW = 32  # pixels: the size of the images the classifiers were trained on
 
@@ -52,15 +53,12 @@ def feature_maps(model, images, batch_size=100):
     pool, _ = head(model)
     captured = []
     hook = pool.register_forward_hook(lambda module, inputs, output: captured.append(inputs[0]))
-    was_training = model.training
-    model.eval()
     try:
-        device = next(model.parameters()).device
-        for start in range(0, len(images), batch_size):
-            model(normalize(images[start:start + batch_size].to(device)))
+        with in_mode(model):
+            for start in range(0, len(images), batch_size):
+                model(normalize(images[start:start + batch_size].to(device_of(model))))
     finally:
         hook.remove()
-        model.train(was_training)
     return torch.cat(captured)
 
 

@@ -1,5 +1,6 @@
-"""Running a model to measure it: in eval mode (each submodule's own mode back
-afterwards), and on the meta device where shapes are all that is needed."""
+"""Small facts about a model that many modules need: where its weights are, in
+which dtype, and running it in one mode for a while (every submodule's own mode
+back afterwards), or on the meta device where shapes are all that is needed."""
 import contextlib
 
 import torch
@@ -15,20 +16,22 @@ def forward(model, x):
 
 
 @contextlib.contextmanager
-def eval_mode(model):
-    """Eval mode for the duration, then every submodule's own mode back."""
+def in_mode(model, training=False):
+    """Evaluation mode (or training mode) for the duration, then every submodule's own mode back."""
     modes = {m: m.training for m in model.modules()}
-    model.eval()
+    model.train(training)
     try:
-        yield
+        yield model
     finally:
-        for m, training in modes.items():
-            m.training = training
+        for m, was in modes.items():
+            m.training = was
 
 
 def device_of(model):
+    """The device of the model's first weight (or buffer); the CPU for a model without either."""
     return next((t.device for t in [*model.parameters(), *model.buffers()]), torch.device("cpu"))
 
 
 def dtype_of(model):
+    """The dtype of the model's first floating-point weight."""
     return next((t.dtype for t in model.parameters() if t.is_floating_point()), torch.get_default_dtype())

@@ -138,7 +138,7 @@ def load_checkpoint(path, model=None):
         raise CheckpointError(
             f"refused to load {path}: it is not a plain checkpoint of tensors and numbers "
             f"(it may contain code that would run when unpickled). Only load checkpoints you "
-            f"made with cnnlib.checkpoints.save_checkpoint. Details: {str(error)[:300]}"
+            f"made with cnnlib.train.checkpoints.save_checkpoint. Details: {str(error)[:300]}"
         ) from error
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
         raise DamagedCheckpoint(damaged.format(f"{type(error).__name__}: {str(error)[:120]}")) from error

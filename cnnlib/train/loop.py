@@ -1,4 +1,4 @@
-"""Training and evaluation: fit and evaluate.
+"""The training loop: fit and evaluate.
 
 fit() is one plain loop: SGD with Nesterov momentum, a learning rate that
 warms up then falls linearly to zero, cross-entropy. On CUDA it adds mixed
@@ -6,14 +6,13 @@ precision (bf16 on GPUs of compute capability 8.0 and newer, fp16 with a
 gradient scaler on older ones such as Colab's T4) and channels_last.
 
 Nothing a learner does loses work: the stop button (Ctrl-C) ends training
-between two steps (cnnlib.stopping), keeps the History and the weights, and
+between two steps (stopping.py), keeps the History and the weights, and
 skips the rest of the cell's training; a loss that turns inf or NaN stops
 training and puts back the last finite weights; running out of GPU memory
 keeps the finished epochs and names a batch size to try. With a checkpoint,
 a run saves its whole state after every epoch (and every few minutes), and a
 run stopped or killed anywhere resumes where the checkpoint left it.
 """
-import contextlib
 import dataclasses
 import datetime
 import math
@@ -24,12 +23,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import checkpoints, config, distributed, stopping
+from .. import config
+from ..modules import device_of, in_mode
+from . import checkpoints, distributed, stopping
 from .checkpoints import CheckpointError, checkpoint_path
-from .history import EPOCH_FIELDS, History  # noqa: F401 (History is read as train.History too)
-from .stopping import clear_stop  # noqa: F401 (the notebooks' and tests' name for it)
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from .cpu import CpuShare
+from .history import History
+from .precision import autocast, autocast_dtype, gradient_scaler, memory_format, prepare_model
 
 
 @dataclass
@@ -37,67 +37,6 @@ class Score:
     loss: float
     accuracy: float
 
-
-# ---------------------------------------------------------------- precision and layout
-
-def autocast_dtype(device, precision="auto"):
-    """The dtype autocast computes in on `device`, or None for float32.
-
-    "auto": bf16 on CUDA GPUs of compute capability 8.0 and newer (A100, H100,
-    RTX 30xx and later), fp16 on older ones (T4, V100), where cuDNN has no fast
-    bf16 convolutions; float32 on the CPU. torch.cuda.is_bf16_supported() is
-    not used: it answers True on a T4, where bf16 is emulated.
-    "fp32", "bf16", "fp16": that precision on any device.
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
-    device = torch.device(device)
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "fp16":
-        return torch.float16
-    if device.type != "cuda":
-        return None
-    major, _ = torch.cuda.get_device_capability(device)
-    return torch.bfloat16 if major >= 8 else torch.float16
-
-
-def gradient_scaler(device, dtype):
-    """A GradScaler for fp16 (its small range needs the loss scaled up), else None."""
-    if dtype != torch.float16:
-        return None
-    return torch.amp.GradScaler(torch.device(device).type)
-
-
-def _autocast(device, dtype):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
-
-
-def memory_format(device):
-    """channels_last on CUDA, where convolutions run faster in it; the default elsewhere."""
-    return torch.channels_last if torch.device(device).type == "cuda" else torch.contiguous_format
-
-
-def prepare_model(model, device):
-    """Move `model` to `device`, in the memory layout that trains fastest there. A model that puts
-    its parts on devices itself (`placed`, such as AlexNet's two towers) keeps them where they are."""
-    if getattr(model, "placed", False):
-        return model.to(memory_format=memory_format(device))
-    return model.to(device=device, memory_format=memory_format(device))
-
-
-def model_device(model):
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
-
-
-# ---------------------------------------------------------------- evaluation
 
 @torch.no_grad()
 def evaluate(model, cifar, split="test", batch_size=1000, precision="auto", flip=False):
@@ -107,23 +46,19 @@ def evaluate(model, cifar, split="test", batch_size=1000, precision="auto", flip
     leaving it in another mode: the training split is scored unaugmented.
     flip: test-time augmentation; each image's logits are averaged with its mirror image's.
     """
-    device = model_device(model)
+    device = device_of(model)
     dtype = autocast_dtype(device, precision)
-    was_training = model.training
-    model.eval()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
-    try:
+    with in_mode(model):
         for images, labels in cifar.batches(split, batch_size, memory_format=memory_format(device)):
             images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            with _autocast(device, dtype):
+            with autocast(device, dtype):
                 logits = model(images).float()
                 if flip:
                     logits = (logits + model(images.flip(3)).float()) / 2
             total_loss += F.cross_entropy(logits, labels, reduction="sum")
             correct += (logits.argmax(1) == labels).sum()
-    finally:
-        model.train(was_training)
     n = len(cifar.split(split)[1])
     return Score(loss=total_loss.item() / n, accuracy=correct.item() / n)
 
@@ -145,7 +80,7 @@ def learning_rate(step, total_steps, peak, warmup=0.15, schedule="linear"):
 
 def training_step(model, optimizer, images, labels, dtype=None, scaler=None, label_smoothing=0.0):
     """One SGD step on a batch, in mixed precision when `dtype` is set; returns (loss, logits)."""
-    with _autocast(images.device, dtype):
+    with autocast(images.device, dtype):
         logits = model(images)
         loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
     optimizer.zero_grad(set_to_none=True)
@@ -263,7 +198,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     report = _epoch_reporter(epochs) if verbose else (lambda h: None)
     bar = tqdm(total=total_steps, initial=step, desc=label, disable=not progress, leave=False)
     last_finite = _weights_copy(model)
-    cpu = config.CpuShare() if device.type == "cpu" else None
+    cpu = CpuShare() if device.type == "cpu" else None
     checked = saved_at = time.perf_counter()
     epoch = len(history)
     try:
@@ -282,7 +217,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
                     iterator = batches.iterate()
                 for images, labels in iterator:
                     if cpu is not None and time.perf_counter() - checked >= 1.0:
-                        cpu.adapt()  # share the cores with other trainings (see config.CpuShare)
+                        cpu.adapt()  # share the cores with other trainings (see cpu.py)
                         checked = time.perf_counter()
                     rate = learning_rate(step, total_steps, lr, warmup, schedule)
                     for group in optimizer.param_groups:
