@@ -158,29 +158,26 @@ def plan_seconds(plan, recipe_costs, speed=H100):
 
 def estimate_table(recipe_costs, speed=H100, markdown=False):
     """Every plan's steps with their estimates, per plan and in all."""
-    header = ["plan", "step", "epochs", "batch", "multiply-adds", "layer calls", "bound", "s/epoch", "estimate s"]
+    from cnnlib.table import Table
+
+    header = ["plan", "step", "epochs", "batch", "multiply-adds (M)", "layer calls", "bound", "s/epoch", "estimate s"]
     rows, total = [], 0.0
     for plan, names in PLANS.items():
         for name in names:
             if name == PIPELINE:
-                rows.append([plan, "benchmarks/pipeline.py", "", "", "", "", "", "", f"{PIPELINE_SECONDS:.0f}"])
+                rows.append([plan, "benchmarks/pipeline.py", None, None, None, None, None, None, f"{PIPELINE_SECONDS:.0f}"])
                 continue
             c = recipe_costs[name]
-            rows.append([plan, name, str(c.epochs), str(c.batch_size), f"{c.multiply_adds / 1e6:,.1f} M",
-                         str(c.layer_calls), c.bound(speed), f"{c.epoch_seconds(speed):.2f}",
-                         f"{c.seconds(speed):.0f}"])
+            rows.append([plan, name, c.epochs, c.batch_size, c.multiply_adds / 1e6, c.layer_calls, c.bound(speed),
+                         c.epoch_seconds(speed), f"{c.seconds(speed):.0f}"])
         seconds = plan_seconds(plan, recipe_costs, speed)
         total += seconds
-        rows.append([plan, f"**plan {plan}**" if markdown else f"plan {plan} in all", "", "", "", "", "", "",
-                     f"{seconds:.0f} ({seconds / 60:.1f} min)"])
-    rows.append(["all", "**every plan**" if markdown else "every plan", "", "", "", "", "", "",
+        rows.append([plan, f"**plan {plan}**" if markdown else f"plan {plan} in all", None, None, None, None, None,
+                     None, f"{seconds:.0f} ({seconds / 60:.1f} min)"])
+    rows.append(["all", "**every plan**" if markdown else "every plan", None, None, None, None, None, None,
                  f"{total:.0f} ({total / 60:.1f} min)"])
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|---|---:|---:|"]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    from cnnlib.table import Table
-
-    return str(Table(header, rows))
+    table = Table(header, rows, formats={"multiply-adds (M)": ",.1f", "s/epoch": ".2f"})
+    return table.markdown().rstrip("\n") if markdown else str(table)
 
 
 # ---------------------------------------------------------------- the data

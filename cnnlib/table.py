@@ -1,4 +1,4 @@
-"""Table: the one table renderer of the course (aligned text and HTML).
+"""Table: the one table renderer of the course (aligned text, HTML and markdown).
 
 arith's receptive-field and parameter tables, the explorer's table and the
 notebooks' tables are all Tables; viz re-exports it as viz.Table. It lives in
@@ -21,6 +21,11 @@ class Table:
         self.rows = [list(r) for r in rows]
         self.formats = formats or {}
         self.title = title
+
+    def _numeric(self, column):
+        """A column whose values are all numbers (or missing): right-aligned in markdown."""
+        values = [row[column] for row in self.rows if row[column] is not None]
+        return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
     def _cell(self, column, value):
         fmt = self.formats.get(self.headers[column])
@@ -53,3 +58,11 @@ class Table:
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     _repr_html_ = html
+
+    def markdown(self):
+        """The table as GitHub markdown (the README's tables), numeric columns right-aligned."""
+        escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+        align = ["---:" if self._numeric(c) else "---" for c in range(len(self.headers))]
+        lines = ["| " + " | ".join(escape(h) for h in self.headers) + " |", "|" + "|".join(align) + "|"]
+        lines += ["| " + " | ".join(escape(v) for v in row) + " |" for row in self.cells()]
+        return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ import re
 import sys
 
 from cnnlib import results
+from cnnlib.table import Table
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"(<!-- results:(\w+) -->\n)(.*?)(<!-- /results:\2 -->)", re.S)
@@ -28,13 +29,11 @@ NO_GPU_YET = ("No full-mode reference from a GPU recorded yet: it needs a run of
 def table(records):
     """One markdown table of a reference file's records, in the order of the course's notebooks."""
     ordered = sorted(records.values(), key=lambda r: (r.get("notebook") or "", r["name"]))
-    lines = ["| run | notebook | parameters | multiply-adds (32x32) | test accuracy | epochs | training time | images/s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in ordered:
-        lines.append(f"| {r['name']} | {r.get('notebook') or '-'} | {r['parameters']:,} | {r['multiply_adds']:,} | "
-                     f"{100 * r['test_acc']:.1f}% | {r['epochs']} | {r['train_seconds']:.1f} s | "
-                     f"{r['images_per_second']:,.0f} |")
-    return "\n".join(lines) + "\n"
+    return Table(["run", "notebook", "parameters", "multiply-adds (32x32)", "test accuracy (%)", "epochs",
+                  "training time (s)", "images/s"],
+                 [[r["name"], r.get("notebook"), r["parameters"], r["multiply_adds"], 100 * r["test_acc"], r["epochs"],
+                   r["train_seconds"], r["images_per_second"]] for r in ordered],
+                 formats={"test accuracy (%)": ".1f", "training time (s)": ".1f", "images/s": ",.0f"}).markdown()
 
 
 def block(mode):

@@ -37,3 +37,9 @@ def test_one_renderer_for_viz_arith_and_the_explorer():
     exploration = widgets.explore(widgets.parse_layers("conv 3 c8\npool 2"), 16, (1, 1))
     table = widgets.exploration_table(exploration)
     assert isinstance(table, Table) and table.html() in widgets.table_html(exploration)
+
+
+def test_markdown_right_aligns_numbers_and_escapes_pipes():
+    table = Table(["name", "a|b", "count"], [["x", "p|q", 1200], ["y", None, 3.5]], formats={"count": ",.1f"})
+    assert table.markdown() == ("| name | a\\|b | count |\n|---|---|---:|\n"
+                                "| x | p\\|q | 1,200.0 |\n| y | - | 3.5 |\n")
