@@ -171,9 +171,9 @@ _RECIPES = {
         "cifar_googlenet",
         # Quick: on a CPU the many thin branches at 32x32 cost about 10x more time per
         # multiply-add than a plain CNN (see notebook 04 for its time).
-        quick=dict(epochs=3, batch_size=64, lr=0.1, options=dict(width=0.125)),
+        quick=dict(epochs=3, batch_size=64, lr=0.1, options=dict(width=24)),
         # Full: label smoothing 0.1 and flip test-time augmentation, not yet measured on a GPU.
-        full=dict(epochs=30, batch_size=256, lr=0.1, label_smoothing=0.1, test_flip=True, options=dict(width=1.0)),
+        full=dict(epochs=30, batch_size=256, lr=0.1, label_smoothing=0.1, test_flip=True, options=dict(width=192)),
     ),
     "plain20": _resnet("cifar_plain20"),
     "plain56": _resnet("cifar_plain56"),

@@ -105,15 +105,15 @@ def test_presets_agree_with_the_traced_torchvision_models(alexnet, vgg16):
         specs, traced = arith.receptive_field(stack), arith.receptive_field(model)
         assert [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in specs.rows] == \
                [(r.field_size, r.jump, r.effective_padding, r.map_size) for r in traced.rows]
-        assert [r.params for r in specs.rows] == [r.params for r in traced.rows]
+        assert [r.parameters for r in specs.rows] == [r.parameters for r in traced.rows]
 
 
 @pytest.mark.parametrize("depth", [11, 13, 19])
 def test_vgg_presets_follow_table_1_as_torchvision_builds_it(depth):
     features = getattr(torchvision.models, f"vgg{depth}")(init_weights=False).features
     specs, traced = arith.receptive_field(arith.vgg_stack(depth)), arith.receptive_field(features)
-    assert [(r.field_size, r.jump, r.map_size, r.params) for r in specs.rows] == \
-           [(r.field_size, r.jump, r.map_size, r.params) for r in traced.rows]
+    assert [(r.field_size, r.jump, r.map_size, r.parameters) for r in specs.rows] == \
+           [(r.field_size, r.jump, r.map_size, r.parameters) for r in traced.rows]
     assert [r.name for r in specs.rows][-2:] == [{11: "conv5_2", 13: "conv5_2", 19: "conv5_4"}[depth], "pool5"]
 
 
@@ -147,8 +147,8 @@ def test_field_after_is_distills_recurrence():
 
 
 def test_presets_with_classifier_have_torchvisions_parameter_counts(alexnet, vgg16):
-    assert arith.receptive_field(arith.vgg_stack(16, classifier=True)).total_params == 138_357_544
-    assert arith.receptive_field(arith.alexnet_stack(classifier=True)).total_params == 61_100_840
+    assert arith.receptive_field(arith.vgg_stack(16, classifier=True)).total_parameters == 138_357_544
+    assert arith.receptive_field(arith.alexnet_stack(classifier=True)).total_parameters == 61_100_840
     assert sum(p.numel() for p in vgg16.parameters()) == 138_357_544
     assert sum(p.numel() for p in alexnet.parameters()) == 61_100_840
 
@@ -298,12 +298,12 @@ def test_count_parameters_counts_a_shared_layer_once():
 
 def test_spec_rows_without_channels_have_no_cost():
     rf = arith.receptive_field([conv(3), pool(2)], 32)
-    assert rf.rows[1].params is None and rf.total_params is None
+    assert rf.rows[1].parameters is None and rf.total_parameters is None
     specs = [conv(3, in_channels=3, out_channels=8), pool(2), conv(3, out_channels=4, bias=False)]
     rf = arith.receptive_field(specs, 32)  # the second conv takes its 8 input channels from the first
     table = arith.parameter_table(build(specs, 3), (3, 32, 32))
-    assert rf.total_params == sum(p.numel() for p in build(specs, 3).parameters())
-    assert (rf.total_params, rf.total_multiply_adds) == (table.total_params, table.total_multiply_adds)
+    assert rf.total_parameters == sum(p.numel() for p in build(specs, 3).parameters())
+    assert (rf.total_parameters, rf.total_multiply_adds) == (table.total_parameters, table.total_multiply_adds)
 
 
 @pytest.mark.parametrize("name, published", [("alexnet", 61_100_840), ("vgg16", 138_357_544)])
@@ -312,7 +312,7 @@ def test_parameter_table_matches_numel_and_torchinfo(name, published, request):
     # parameters do not depend on the input size; 64 px keeps torchinfo's real forward pass quick
     table = arith.parameter_table(model, (3, 64, 64))
     info = torchinfo.summary(model, input_size=(1, 3, 64, 64), verbose=0)
-    assert table.total_params == sum(p.numel() for p in model.parameters()) == published == info.total_params
+    assert table.total_parameters == sum(p.numel() for p in model.parameters()) == published == info.total_params
     assert table.total_multiply_adds == info.total_mult_adds
 
 
@@ -324,12 +324,12 @@ def test_parameter_table_layer_by_layer_against_torchinfo():
     )
     table = arith.parameter_table(model, (3, 20, 20))
     info = torchinfo.summary(model, input_size=(1, 3, 20, 20), verbose=0)
-    ours = [(row.params, row.multiply_adds) for row in table.rows if row.type in ("Conv2d", "Linear")]
+    ours = [(row.parameters, row.multiply_adds) for row in table.rows if row.type in ("Conv2d", "Linear")]
     theirs = [(layer.num_params, layer.macs) for layer in info.summary_list if layer.class_name in ("Conv2d", "Linear")]
     assert ours == theirs
-    assert table.total_params == info.total_params == sum(p.numel() for p in model.parameters())
+    assert table.total_parameters == info.total_params == sum(p.numel() for p in model.parameters())
     bn = next(row for row in table.rows if row.type == "BatchNorm2d")
-    assert (bn.params, bn.multiply_adds, bn.output_shape) == (32, 16 * 20 * 20, (16, 20, 20))
+    assert (bn.parameters, bn.multiply_adds, bn.output_shape) == (32, 16 * 20 * 20, (16, 20, 20))
     assert "total" in str(table)
 
 
@@ -337,7 +337,7 @@ def test_parameter_table_counts_a_reused_layer_once():
     shared = nn.Conv2d(4, 4, 3, padding=1)
     model = nn.Sequential(shared, nn.ReLU(), shared)
     table = arith.parameter_table(model, (4, 8, 8))
-    assert table.total_params == sum(p.numel() for p in model.parameters())
+    assert table.total_parameters == sum(p.numel() for p in model.parameters())
     assert table.total_multiply_adds == 2 * arith.conv_multiply_adds(3, 4, 4, 8, 8, bias=True)
 
 

@@ -95,7 +95,7 @@ def test_paper_5x5_branch_adds_exactly_the_extra_kernel_weights():
 
 
 def test_cifar_googlenet_width_scales_channels():
-    full, quarter = models.create("cifar_googlenet"), models.create("cifar_googlenet", width=0.25)
+    full, quarter = models.create("cifar_googlenet"), models.create("cifar_googlenet", width=48)
     assert full.fc.in_features == 1024 and quarter.fc.in_features == 256
     assert count_params(quarter) < count_params(full) / 10
 
@@ -272,7 +272,7 @@ def test_every_cifar_builder_gives_ten_logits():
     ("cifar_resnet20", {"width": 8}),
     ("cifar_resnet20", {"width": 8, "preact": True}),
     ("cifar_resnet20", {"width": 8, "shortcut": "B"}),
-    ("cifar_googlenet", {"width": 0.25}),
+    ("cifar_googlenet", {"width": 48}),
     ("cifar_densenet_bc", {"depth": 22, "growth_rate": 6}),
 ])
 def test_channels_last_and_autocast(name, options):

@@ -59,7 +59,7 @@ def fan_out_std(conv):
     ("cifar_vgg11", {"width": 32}, fan_out_std),
     ("cifar_deep_plain", {"depth": 6, "activation": "relu"}, fan_in_std),
     ("cifar_resnet20", {"width": 32}, fan_out_std),
-    ("cifar_googlenet", {"width": 0.25}, fan_out_std),
+    ("cifar_googlenet", {"width": 48}, fan_out_std),
     ("cifar_densenet_bc", {"depth": 22, "growth_rate": 12}, fan_in_std),
 ])
 def test_every_family_starts_from_he_initialization(name, options, expected_std):

@@ -74,7 +74,7 @@ def test_explore_vgg16_matches_distill_and_torchvision():
     assert [row.name for row in exploration.rows][-1] == "pool5" and len(exploration.rows) == 18
     assert exploration.box == arith.receptive_field(layers, 224).box(0, 0)
     features = torchvision.models.vgg16(init_weights=False).features
-    assert exploration.total_params == sum(p.numel() for p in features.parameters())
+    assert exploration.total_parameters == sum(p.numel() for p in features.parameters())
     assert exploration.rows[-1].map_size == features(torch.zeros(1, 3, 224, 224)).shape[-1]
 
 

@@ -13,7 +13,7 @@ The words, everywhere: a feature map's `map_size` (units along an axis); a
 unit's `field_size` (input pixels it sees: the receptive field); the `jump`
 (input pixels between neighbouring units: the effective stride); the
 `effective_padding` (unit 0's field starts at input pixel -effective_padding);
-`params` and `multiply_adds` for the cost.
+`parameters` and `multiply_adds` for the cost.
 """
 from .cost import ParameterRow, ParameterTable, conv_multiply_adds, conv_parameters, count_parameters, parameter_table
 from .effective import effective_receptive_field

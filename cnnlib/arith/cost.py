@@ -39,12 +39,12 @@ def conv_multiply_adds(kernel, c_in, c_out, h_out, w_out, groups=1, bias=False):
 def _layer_cost(module, output):
     """(parameters, multiply-adds) of one leaf module, from its output (batch 1)."""
     if isinstance(module, nn.modules.conv._ConvNd):
-        params = conv_parameters(module.kernel_size, module.in_channels, module.out_channels, module.groups,
+        parameters = conv_parameters(module.kernel_size, module.in_channels, module.out_channels, module.groups,
                                  module.bias is not None)
-        return params, params * math.prod(output.shape[2:])
+        return parameters, parameters * math.prod(output.shape[2:])
     if isinstance(module, nn.Linear):
-        params = module.in_features * module.out_features + (module.out_features if module.bias is not None else 0)
-        return params, params * (output.numel() // module.out_features)
+        parameters = module.in_features * module.out_features + (module.out_features if module.bias is not None else 0)
+        return parameters, parameters * (output.numel() // module.out_features)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return (2 * module.num_features if module.affine else 0), output.numel()
     return count_parameters(module, recurse=False), 0
@@ -55,7 +55,7 @@ class ParameterRow:
     name: str
     type: str
     output_shape: Optional[tuple]
-    params: int
+    parameters: int
     multiply_adds: int
 
 
@@ -64,14 +64,14 @@ class ParameterTable:
     """Per leaf layer: name, type, output shape (no batch), parameters, multiply-adds."""
     rows: list
 
-    total_params = property(lambda self: sum(row.params for row in self.rows))
+    total_parameters = property(lambda self: sum(row.parameters for row in self.rows))
     total_multiply_adds = property(lambda self: sum(row.multiply_adds for row in self.rows))
 
     def table(self):
-        body = [[r.name, r.type, "x".join(map(str, r.output_shape)) if r.output_shape else None, r.params,
+        body = [[r.name, r.type, "x".join(map(str, r.output_shape)) if r.output_shape else None, r.parameters,
                  r.multiply_adds] for r in self.rows]
-        body.append(["total", "", "", self.total_params, self.total_multiply_adds])
-        return Table(["layer", "type", "output", "params", "mult-adds"], body)
+        body.append(["total", "", "", self.total_parameters, self.total_multiply_adds])
+        return Table(["layer", "type", "output", "parameters", "mult-adds"], body)
 
     def __str__(self):
         return str(self.table())
@@ -85,15 +85,15 @@ def parameter_table(model, input_size=(3, 224, 224)):
 
     A module called twice counts its parameters once and its multiply-adds twice;
     layers never called and parameters held by containers get rows of their own,
-    so total_params equals count_parameters(model).
+    so total_parameters equals count_parameters(model).
     """
     rows, counted = [], set()
 
     def record(module, inputs, output, name):
         output = output[0] if isinstance(output, (tuple, list)) else output
-        params, multiply_adds = _layer_cost(module, output)
+        parameters, multiply_adds = _layer_cost(module, output)
         rows.append(ParameterRow(name, type(module).__name__, tuple(output.shape[1:]),
-                                 0 if module in counted else params, multiply_adds))
+                                 0 if module in counted else parameters, multiply_adds))
         counted.add(module)
 
     modules = dict(model.named_modules())

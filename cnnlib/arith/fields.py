@@ -90,7 +90,7 @@ class Row:
     padding: object = None
     dilation: object = None
     channels: Optional[int] = None
-    params: Optional[int] = None
+    parameters: Optional[int] = None
     multiply_adds: Optional[int] = None
     is_global: bool = False
     parents: tuple = field(default=(), repr=False)  # indices of the rows it reads from
@@ -206,9 +206,9 @@ class ReceptiveField:
         return boxes[0] if j is None else tuple(boxes)
 
     @property
-    def total_params(self):
+    def total_parameters(self):
         """Sum of the rows' parameters; None when some layer's channels are unknown."""
-        return _total(row.params for row in self.rows if row.kind != "input")
+        return _total(row.parameters for row in self.rows if row.kind != "input")
 
     @property
     def total_multiply_adds(self):
@@ -222,12 +222,12 @@ class ReceptiveField:
 
     def table(self):
         """The rows as a Table: the layer (kernel, stride, padding, dilation), then its map."""
-        headers = ["layer", "kind", "k", "s", "pad", "d", "map", "field", "jump", "eff. pad", "params",
+        headers = ["layer", "kind", "k", "s", "pad", "d", "map", "field", "jump", "eff. pad", "parameters",
                    "mult-adds"]
         return Table(headers, [[_shown(v) for v in (
             row.name, row.kind, row.kernel, row.stride, row.padding, row.dilation,
             tuple(f.map_size for f in row.axes), row.field_size, row.jump, row.effective_padding,
-            row.params, row.multiply_adds)] for row in self.rows])
+            row.parameters, row.multiply_adds)] for row in self.rows])
 
     def __str__(self):
         return f"{self.table()}\n{self.summary()}"

@@ -44,16 +44,16 @@ def _receptive_field_of_specs(layers, input_size):
         if layer.kind == "fc":  # a window over the whole map
             kernel = stride = tuple(f.map_size for f in axes)
             padding = 0
-        params = 0  # pooling
+        parameters = 0  # pooling
         if layer.kind in ("conv", "fc"):
             c_in = layer.in_channels if layer.in_channels is not None else channels
             channels = layer.out_channels
             known = c_in is not None and channels is not None
-            params = conv_parameters(1 if layer.kind == "fc" else kernel, c_in, channels, layer.groups,
+            parameters = conv_parameters(1 if layer.kind == "fc" else kernel, c_in, channels, layer.groups,
                                      layer.bias) if known else None
         axes = rec.window(name, layer.kind, axes, kernel, stride, padding, layer.dilation, layer.ceil_mode,
-                          channels=channels, params=params)
+                          channels=channels, parameters=parameters)
         rec.rows[-1].parents = (len(rec.rows) - 2,)
-        if params is not None:  # torchinfo's convention, see arith.cost
-            rec.rows[-1].multiply_adds = params * math.prod(f.map_size for f in axes)
+        if parameters is not None:  # torchinfo's convention, see arith.cost
+            rec.rows[-1].multiply_adds = parameters * math.prod(f.map_size for f in axes)
     return ReceptiveField(rec, input_size)

@@ -234,8 +234,8 @@ class Tracer:
         stride, padding = _arg(args, kwargs, 3, "stride", 1), _arg(args, kwargs, 4, "padding", 0)
         dilation, groups = _arg(args, kwargs, 5, "dilation", 1), _arg(args, kwargs, 6, "groups", 1)
         kernel = tuple(weight.shape[-2:])
-        params = conv_parameters(kernel, x.shape[-3], weight.shape[0], groups, bias is not None)
-        cost = dict(channels=weight.shape[0], params=params, multiply_adds=params * out.shape[-2] * out.shape[-1])
+        parameters = conv_parameters(kernel, x.shape[-3], weight.shape[0], groups, bias is not None)
+        cost = dict(channels=weight.shape[0], parameters=parameters, multiply_adds=parameters * out.shape[-2] * out.shape[-1])
         if padding == "same":  # stride 1; an even total padding puts the extra pixel on the right
             left = tuple(d * (k - 1) // 2 for k, d in zip(kernel, pair(dilation)))
             fields = tuple(replace(f.after(k, 1, p, d), map_size=f.map_size)
@@ -250,14 +250,14 @@ class Tracer:
         stride = _arg(args, kwargs, 2, "stride") or kernel
         return self.rec.window(self.where(op), "maxpool", args[0].rf_fields, kernel, stride,
                                _arg(args, kwargs, 3, "padding", 0), _arg(args, kwargs, 4, "dilation", 1),
-                               _arg(args, kwargs, 5, "ceil_mode", False), params=0, multiply_adds=0)
+                               _arg(args, kwargs, 5, "ceil_mode", False), parameters=0, multiply_adds=0)
 
     def avg_pool(self, op, args, kwargs, inputs, out):
         kernel = _arg(args, kwargs, 1, "kernel_size")
         stride = _arg(args, kwargs, 2, "stride") or kernel
         return self.rec.window(self.where(op), "avgpool", args[0].rf_fields, kernel, stride,
                                _arg(args, kwargs, 3, "padding", 0), 1,
-                               _arg(args, kwargs, 4, "ceil_mode", False), params=0, multiply_adds=0)
+                               _arg(args, kwargs, 4, "ceil_mode", False), parameters=0, multiply_adds=0)
 
     def adaptive_pool(self, op, args, kwargs, inputs, out):
         """Windows of n/o units when o divides n (o = 1: global pooling); else approximated."""
@@ -272,7 +272,7 @@ class Tracer:
             kernels.append(k), strides.append(s)
         kind = "avgpool" if "avg" in op else "maxpool"
         return self.rec.add(self.where(op), kind, before, tuple(after), kernel=square(kernels),
-                            stride=square(strides), padding=0, dilation=1, params=0, multiply_adds=0)
+                            stride=square(strides), padding=0, dilation=1, parameters=0, multiply_adds=0)
 
     def pad(self, op, args, kwargs, inputs, out):
         if _arg(args, kwargs, 2, "mode", "constant") == "circular":

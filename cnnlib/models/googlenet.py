@@ -108,11 +108,15 @@ class InceptionAux(nn.Module):
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
 
-def _inception_blocks(names, in_channels, width=1.0, branch3_kernel=3):
-    """Table 1's rows `names` as Inception blocks, chained; returns (blocks, out_channels)."""
+STEM_CHANNELS = 192  # the channels that enter inception (3a) in Table 1
+
+
+def _inception_blocks(names, in_channels, scale=1.0, branch3_kernel=3):
+    """Table 1's rows `names` as Inception blocks, their channels times `scale`, chained;
+    returns (blocks, out_channels)."""
     blocks = []
     for name in names:
-        row = [max(1, round(c * width)) for c in INCEPTION_TABLE[name]]
+        row = [max(1, round(c * scale)) for c in INCEPTION_TABLE[name]]
         blocks.append(Inception(in_channels, *row, branch3_kernel=branch3_kernel))
         in_channels = blocks[-1].out_channels
     return blocks, in_channels
@@ -170,20 +174,23 @@ class CifarGoogLeNet(nn.Module):
     The ImageNet stem (7x7/2 conv, pools, 3x3 conv: 224 -> 28 pixels) becomes
     one 3x3 conv to 192 channels, so inception(3a) sees 32x32 maps; the max
     pools between the stages leave 16x16 for (4a)-(4e) and 8x8 for (5a)-(5b).
-    `width` scales every channel count of the stem and Table 1.
+    `width` is the stem's channel count, 192 as in Table 1 (the course's other
+    models also take the channels of their first layer as `width`); Table 1's
+    channels scale with it, width / 192.
     """
 
-    def __init__(self, width=1.0, num_classes=10, branch3_kernel=3, dropout=0.2):
+    def __init__(self, width=STEM_CHANNELS, num_classes=10, branch3_kernel=3, dropout=0.2):
         super().__init__()
-        stem_channels = max(1, round(192 * width))
+        scale = width / STEM_CHANNELS
+        stem_channels = max(1, round(width))
         self.stem = BasicConv2d(3, stem_channels, 3, padding=1)
-        blocks, c = _inception_blocks(["3a", "3b"], stem_channels, width, branch3_kernel)
+        blocks, c = _inception_blocks(["3a", "3b"], stem_channels, scale, branch3_kernel)
         self.inception3 = nn.Sequential(*blocks)
         self.maxpool3 = nn.MaxPool2d(3, stride=2, padding=1)
-        blocks, c = _inception_blocks(["4a", "4b", "4c", "4d", "4e"], c, width, branch3_kernel)
+        blocks, c = _inception_blocks(["4a", "4b", "4c", "4d", "4e"], c, scale, branch3_kernel)
         self.inception4 = nn.Sequential(*blocks)
         self.maxpool4 = nn.MaxPool2d(3, stride=2, padding=1)
-        blocks, c = _inception_blocks(["5a", "5b"], c, width, branch3_kernel)
+        blocks, c = _inception_blocks(["5a", "5b"], c, scale, branch3_kernel)
         self.inception5 = nn.Sequential(*blocks)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
@@ -203,5 +210,5 @@ def googlenet(num_classes=1000, aux_logits=False, branch3_kernel=3):
 
 
 @register
-def cifar_googlenet(width=1.0, num_classes=10, branch3_kernel=3):
+def cifar_googlenet(width=STEM_CHANNELS, num_classes=10, branch3_kernel=3):
     return CifarGoogLeNet(width=width, num_classes=num_classes, branch3_kernel=branch3_kernel)

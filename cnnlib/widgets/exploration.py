@@ -48,7 +48,7 @@ class TableRow:
     map_size: int
     field_size: int    # receptive field, input pixels
     jump: int          # effective stride, input pixels between neighbouring units
-    params: Optional[int]
+    parameters: Optional[int]
     multiply_adds: Optional[int]
 
 
@@ -66,7 +66,7 @@ class Exploration:
     effective_padding: Optional[int] = None
     map_size: Optional[int] = None
     box: Optional[tuple] = None     # ((top, bottom), (left, right)), inclusive, may reach outside the image
-    total_params: Optional[int] = None
+    total_parameters: Optional[int] = None
     total_multiply_adds: Optional[int] = None
 
     @property
@@ -90,7 +90,7 @@ class Exploration:
 
 def _rows(field):
     return tuple(TableRow(row.name, row.kind, row.kernel, row.stride, row.padding, row.dilation,
-                          row.map_size, row.field_size, row.jump, row.params, row.multiply_adds)
+                          row.map_size, row.field_size, row.jump, row.parameters, row.multiply_adds)
                  for row in field.rows if row.kind != "input")
 
 
@@ -123,7 +123,7 @@ def explore(layers, input_size, position=(0, 0)):
     last = field.rows[-1]
     found = dict(rows=_rows(field), field_size=last.field_size, jump=last.jump,
                  effective_padding=last.effective_padding, map_size=last.map_size,
-                 total_params=field.total_params, total_multiply_adds=field.total_multiply_adds)
+                 total_parameters=field.total_parameters, total_multiply_adds=field.total_multiply_adds)
     if not all(0 <= p < last.map_size for p in position):
         return Exploration(**base, **found, message=(
             f"Position {position} is outside the {last.map_size}x{last.map_size} output map "

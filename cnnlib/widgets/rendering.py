@@ -109,11 +109,11 @@ def render(exploration, image=None, erf=None, figsize=(10, 4.1), note=None):
 def exploration_table(exploration):
     """The per-layer table, with a total row when the settings make sense."""
     rows = [[row.name, row.kind, row.kernel, row.stride, row.padding, row.dilation,
-             f"{row.map_size}x{row.map_size}", row.field_size, row.jump, row.params, row.multiply_adds]
+             f"{row.map_size}x{row.map_size}", row.field_size, row.jump, row.parameters, row.multiply_adds]
             for row in exploration.rows]
     if exploration.ok:
-        rows.append(["total", *[""] * 8, exploration.total_params, exploration.total_multiply_adds])
-    return Table(["layer", "kind", "k", "s", "p", "d", "map", "field (px)", "jump (px)", "params", "mult-adds"],
+        rows.append(["total", *[""] * 8, exploration.total_parameters, exploration.total_multiply_adds])
+    return Table(["layer", "kind", "k", "s", "p", "d", "map", "field (px)", "jump (px)", "parameters", "mult-adds"],
                  rows)
 
 
