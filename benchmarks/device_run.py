@@ -773,7 +773,7 @@ def main(argv=None):
     if not results:
         from cnnlib import results as results_module
 
-        results = results_module.results_dir()
+        results = results_module.results_folder()
 
     def stop(signum, frame):  # the device tool's timeout: stop like Ctrl-C, keep what finished
         raise SystemExit(128 + signum)

@@ -15,7 +15,7 @@ from .train import checkpoints, distributed, stopping
 
 ENVIRONMENT_HELP = f"""environment variables:
   {config.MODE_VARIABLE}     quick or full, when --mode is not given (default: full with a CUDA GPU, else quick)
-  {config.CACHE_VARIABLE}     where CIFAR-10 is downloaded and cached (default: ~/.cache/cnnlib)
+  {config.DATA_VARIABLE}     where CIFAR-10 is downloaded and cached (default: ~/.cache/cnnlib)
   {results.RESULTS_VARIABLE}  where runs are recorded (default: the results folder in that cache)
 """
 

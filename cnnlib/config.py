@@ -16,7 +16,7 @@ import torch
 
 MODES = ("quick", "full")
 MODE_VARIABLE = "CNNLIB_MODE"
-CACHE_VARIABLE = "CNNLIB_DATA"
+DATA_VARIABLE = "CNNLIB_DATA"
 
 
 def get_mode(mode=None, warn=True):
@@ -93,10 +93,10 @@ def runs_on(major, minor, architectures):
     return False
 
 
-def cache_dir():
-    """Where downloads, decoded-data caches and a learner's results go:
+def data_folder():
+    """The data folder: downloads, decoded-data caches and (in results/) a learner's records;
     $CNNLIB_DATA, else ~/.cache/cnnlib."""
-    return pathlib.Path(os.environ.get(CACHE_VARIABLE) or pathlib.Path.home() / ".cache" / "cnnlib")
+    return pathlib.Path(os.environ.get(DATA_VARIABLE) or pathlib.Path.home() / ".cache" / "cnnlib")
 
 
 def seed_everything(seed=0):

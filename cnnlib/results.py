@@ -30,11 +30,11 @@ RESULTS_VARIABLE = "CNNLIB_RESULTS"
 REFERENCES = pathlib.Path(__file__).resolve().parent / "references"
 
 
-def results_dir():
+def results_folder():
     """Where a learner's records go: $CNNLIB_RESULTS, else the cache's results folder."""
     if os.environ.get(RESULTS_VARIABLE):
         return pathlib.Path(os.environ[RESULTS_VARIABLE]).expanduser()
-    return config.cache_dir() / "results"
+    return config.data_folder() / "results"
 
 
 def device_slug(device=None):
@@ -46,7 +46,7 @@ def device_slug(device=None):
 
 
 def records_folder(mode, device=None):
-    return results_dir() / f"{mode}-{device_slug(device)}"
+    return results_folder() / f"{mode}-{device_slug(device)}"
 
 
 def _file_stem(name):
@@ -172,7 +172,7 @@ def _load_folder(folder):
 
 def load_all():
     """Every mode and device the learner has records for: {"quick-cpu": {name: record}, ...}."""
-    folder = results_dir()
+    folder = results_folder()
     if not folder.is_dir():
         return {}
     return {sub.name: _load_folder(sub) for sub in sorted(folder.iterdir()) if sub.is_dir()}
@@ -217,7 +217,7 @@ def _without_machine_paths(record):
 def publish(mode, device_slug_, folder=None):
     """Merge the records of `<results folder>/<mode>-<device>` into the shipped reference
     file cnnlib/references/<mode>-<device>.json (a maintainer's step, never run by notebooks)."""
-    folder = pathlib.Path(folder) if folder else results_dir() / f"{mode}-{device_slug_}"
+    folder = pathlib.Path(folder) if folder else results_folder() / f"{mode}-{device_slug_}"
     new = {name: _without_machine_paths(record) for name, record in _load_folder(folder).items()}
     if not new:
         raise ValueError(f"no records in {folder} to publish")

@@ -26,8 +26,8 @@ def test_a_bad_mode_variable_is_named(monkeypatch):
 
 
 def test_cache_folder_follows_its_variable(monkeypatch, tmp_path):
-    monkeypatch.setenv(config.CACHE_VARIABLE, str(tmp_path))
-    assert config.cache_dir() == tmp_path
+    monkeypatch.setenv(config.DATA_VARIABLE, str(tmp_path))
+    assert config.data_folder() == tmp_path
 
 
 @pytest.mark.parametrize("capability, architectures, runs", [

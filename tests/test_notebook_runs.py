@@ -54,7 +54,7 @@ def test_results_go_to_a_session_folder_outside_the_checkout():
     from cnnlib import results
 
     assert conftest.RESULTS_VARIABLE == results.RESULTS_VARIABLE
-    folder = results.results_dir().resolve()
+    folder = results.results_folder().resolve()
     assert folder == pathlib.Path(os.environ[conftest.RESULTS_VARIABLE]).resolve()
     assert ROOT not in folder.parents, f"results would go into the checkout: {folder}"
 

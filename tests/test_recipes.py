@@ -102,7 +102,7 @@ def test_command_line_refuses_a_budget_of_no_epochs(epochs, capsys):
 
 def test_command_line_help_names_the_environment_variables():
     help_text = cli.parser().format_help()
-    for variable in (config.MODE_VARIABLE, config.CACHE_VARIABLE, results.RESULTS_VARIABLE):
+    for variable in (config.MODE_VARIABLE, config.DATA_VARIABLE, results.RESULTS_VARIABLE):
         assert variable in help_text
 
 

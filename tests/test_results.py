@@ -42,10 +42,10 @@ def test_record_and_load():
 
 def test_learners_records_go_to_the_cache_never_into_the_package(monkeypatch, tmp_path):
     monkeypatch.delenv(results.RESULTS_VARIABLE)
-    monkeypatch.setenv(config.CACHE_VARIABLE, str(tmp_path / "cache"))
-    assert results.results_dir() == tmp_path / "cache" / "results"
+    monkeypatch.setenv(config.DATA_VARIABLE, str(tmp_path / "cache"))
+    assert results.results_folder() == tmp_path / "cache" / "results"
     package = pathlib.Path(results.__file__).parent
-    assert package not in results.results_dir().parents
+    assert package not in results.results_folder().parents
 
 
 def test_a_changed_recipe_never_replaces_the_standard_record():

@@ -242,7 +242,7 @@ def test_a_run_killed_with_sigkill_inside_an_epoch_resumes_to_the_same_history(t
             if "epoch   1/2" in line:
                 break
         checkpoint = results.checkpoint_file("baseline [epochs=2]", "quick", "cpu")
-        checkpoint = tmp_path / "killed" / checkpoint.relative_to(results.results_dir())
+        checkpoint = tmp_path / "killed" / checkpoint.relative_to(results.results_folder())
         for _ in range(2400):  # until a checkpoint inside epoch 2 exists (at most 2 minutes), then kill -9
             try:
                 saved = checkpoints.load_checkpoint(checkpoint)

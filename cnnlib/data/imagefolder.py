@@ -12,11 +12,10 @@ import warnings
 
 import torch
 
-from .. import config
+from ..config import DATA_VARIABLE
 from .cifar10 import CLASSES, SPLITS, Cifar10, DataError, shown, shuffled
 
 CACHE_FORMAT = "imagefolder cache 2"  # part of every cache key: a change in decoding retires old caches
-DATA_VARIABLE = config.CACHE_VARIABLE
 
 
 def load(path, root):

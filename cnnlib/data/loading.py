@@ -8,11 +8,11 @@ import zlib
 import torch
 
 from .. import config
+from ..config import DATA_VARIABLE
 from . import download, imagefolder
-from .cifar10 import CLASSES, Cifar10, DataError, shown, shuffled
+from .cifar10 import Cifar10, DataError, shown, shuffled
 
 EMBEDDED_ZIP = pathlib.Path(__file__).parent / "embedded" / "cifar10-subset.zip"
-DATA_VARIABLE = config.CACHE_VARIABLE
 SOURCES = ("auto", "torchvision", "embedded", "a path to an ImageFolder tree")
 FULL_SET_HINT = (
     "for the full CIFAR-10 run once with a network: cnnlib.data.load_cifar10('torchvision') "
@@ -29,7 +29,7 @@ def load_cifar10(source=None, root=None, device=None, mode=None, verbose=True):
     """
     if source is None:
         source = "embedded" if config.get_mode(mode) == "quick" else "auto"
-    root = pathlib.Path(root) if root is not None else config.cache_dir()
+    root = pathlib.Path(root) if root is not None else config.data_folder()
     note = None
     if source == "auto":
         try:
