@@ -4,22 +4,30 @@ Each row is a claim of the lecture notes (IDs as in claims.md), the note's
 own Korean line beside its English translation, and one of two kinds:
 
 - a *demonstration* shows a mechanism, an arithmetic fact or a shape by
-  construction (a grouped convolution equals two towers; 25 vs 18 weights).
-  It cannot come out otherwise, and says so: "shown by construction", or
-  "corrected" where the construction shows the note is imprecise.
+  construction (a grouped convolution equals two towers; 25 vs 18 weights),
+  or computes something from published numbers. It cannot come out
+  otherwise, and says so: "shown by construction", or "corrected" where the
+  construction shows the note is imprecise.
 - an *experiment* is a training result. Its verdict comes only from the
-  noise rule below: a difference counts when it is larger than two standard
-  errors. Then the claim "holds", or is "not reproduced in this setting"
-  (the experiment's "does not hold": one setting cannot refute a claim in
-  general), or "corrected"; otherwise it is "inconclusive at this budget".
+  noise rule below. The claim "holds" when every difference it rests on
+  supports it by more than the noise; it is "not reproduced in this setting"
+  (one setting cannot refute a claim in general) or "corrected" when a
+  difference goes against it by more than the noise; otherwise, or when a
+  precondition of the measurement fails (plain-56 never started to learn,
+  say), it is "inconclusive at this budget".
 
-The noise rule, once for the whole course (`compare`): the standard error of
-a difference between two rates (accuracies, error rates) measured on n
-images each is the binomial one, sqrt(p1(1-p1)/n1 + p2(1-p2)/n2); when
-several seeds ran, the spread of the seeds' values adds its own standard
-error (sqrt(var1/k1 + var2/k2)) in quadrature. For a quantity that is not a
-rate (steps to a target, say) only the seed spread can give the noise, so
-one seed is never enough for a verdict.
+The noise rule, once for the whole course (`compare`, `compare_seeds`): a
+difference counts when it is larger than its threshold, t standard errors.
+The standard error of a difference of two rates (accuracies, error rates)
+measured on n images each is the binomial one, sqrt(p1(1-p1)/n1 +
+p2(1-p2)/n2); where several seeds ran, the spread of each side's seeds adds
+var/k in quadrature. For a quantity that is not a rate (steps to a target,
+say) only the seed spread gives the noise, so one seed is never enough. t is
+2 for binomial noise alone; where seed spreads enter, it is Student's t at
+97.5 % with the Welch-Satterthwaite degrees of freedom of the terms (k - 1 for
+each side's k seeds, infinitely many for a binomial term), since a spread
+from a few seeds is itself uncertain: two sides of 3 seeds with equal spread
+have 4 degrees of freedom, t = 2.78.
 
 Verdicts are computed from the measurements a notebook passes in; there is
 no way to type one in.
@@ -154,28 +162,38 @@ class Verdict:
 
 
 HOLDS = Verdict("holds", "성립")
-SHOWN = Verdict("shown by construction", "시연")
-CORRECTED = Verdict("corrected", "수정")
+SHOWN = Verdict("shown by construction", "구성상 성립")
+CORRECTED = Verdict("corrected", "정정")
 DOES_NOT_HOLD = Verdict("does not hold", "성립하지 않음")
 NOT_REPRODUCED = Verdict("not reproduced in this setting", "이 설정에서는 재현되지 않음")
-INCONCLUSIVE = Verdict("inconclusive at this budget", "판단 보류")
+INCONCLUSIVE = Verdict("inconclusive at this budget", "이 예산에서는 판단 보류")
 
 
 # ---------------------------------------------------------------- the noise rule
 
+BINOMIAL_T = 2.0  # the threshold, in standard errors, when the noise is binomial alone (z at 97.5 % is 1.96)
+
+
 @dataclass(frozen=True)
 class Difference:
     """A measured difference, oriented so that positive means "as the claim says",
-    with its standard error (see the module docstring for the rule)."""
+    with its standard error and the degrees of freedom of that error (infinite for
+    binomial noise alone; see the module docstring for the rule)."""
 
     value: float
     standard_error: float
     unit: str = "points"  # "points": value is a difference of rates, shown x100
+    dof: float = math.inf
+
+    @property
+    def t(self):
+        """How many standard errors make the threshold: 2, or Student's t for a spread from few seeds."""
+        return max(BINOMIAL_T, student_t(0.975, self.dof)) if math.isfinite(self.dof) else BINOMIAL_T
 
     @property
     def threshold(self):
-        """Two standard errors: a smaller difference is noise."""
-        return 2 * self.standard_error
+        """A smaller difference is noise."""
+        return self.t * self.standard_error
 
     @property
     def decided(self):
@@ -191,16 +209,20 @@ class Difference:
 
     def __sub__(self, other):
         """The difference of two independent differences (e.g. of two models' train-test gaps):
-        their standard errors add in quadrature."""
+        their standard errors add in quadrature, their degrees of freedom by Welch-Satterthwaite."""
         if self.unit != other.unit:
             raise ValueError(f"cannot subtract a difference in {other.unit} from one in {self.unit}")
-        return Difference(self.value - other.value, math.hypot(self.standard_error, other.standard_error), self.unit)
+        terms = [(self.standard_error ** 2, self.dof), (other.standard_error ** 2, other.dof)]
+        return Difference(self.value - other.value, math.hypot(self.standard_error, other.standard_error), self.unit,
+                          welch_dof(terms))
 
     def __str__(self):
         scale = 100 if self.unit == "points" else 1
+        unit = f" {self.unit}" if self.unit else ""
         if not math.isfinite(self.standard_error):
-            return f"{scale * self.value:+.3g} {self.unit} (noise unknown: one seed)"
-        return f"{scale * self.value:+.1f} {self.unit}, noise ±{scale * self.threshold:.1f}"
+            return f"{scale * self.value:+.3g}{unit} (noise unknown: one seed)"
+        dof = f", t {self.t:.2f} at {self.dof:.0f} dof" if math.isfinite(self.dof) else ""
+        return f"{scale * self.value:+.1f}{unit}, noise ±{scale * self.threshold:.1f}{dof}"
 
 
 def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None):
@@ -214,29 +236,87 @@ def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None):
     n_other = n if n_other is None else n_other
     if not (0 <= claimed <= 1 and 0 <= other <= 1) or n < 1 or n_other < 1:
         raise ValueError(f"compare takes rates in [0, 1] on at least one image, got {claimed}, {other}, n={n}")
-    binomial = claimed * (1 - claimed) / n + other * (1 - other) / n_other
-    spread = 0.0
-    if seeds is not None or seeds_other is not None:
-        spread = _seed_variance(seeds) + _seed_variance(seeds_other)
-    return Difference(claimed - other, math.sqrt(binomial + spread))
+    terms = [(claimed * (1 - claimed) / n, math.inf), (other * (1 - other) / n_other, math.inf)]
+    terms += [_seed_term(values) for values in (seeds, seeds_other) if values is not None]
+    return _difference(claimed - other, terms, "points")
 
 
 def compare_seeds(claimed, other, unit=""):
     """The difference of the means of two per-seed measurements that are not rates
     (e.g. steps to reach a target), with the standard error from their spread.
     With fewer than two seeds on either side the noise is unknown: no verdict."""
-    error = math.sqrt(_seed_variance(claimed) + _seed_variance(other))
-    return Difference(statistics.fmean(claimed) - statistics.fmean(other), error, unit)
+    return _difference(statistics.fmean(claimed) - statistics.fmean(other),
+                       [_seed_term(claimed), _seed_term(other)], unit)
 
 
-def _seed_variance(values):
-    """The variance of the mean of `values`, or inf when fewer than two seeds ran."""
-    if values is None:
-        return 0.0
+def _difference(value, terms, unit):
+    variance = sum(v for v, _ in terms)
+    return Difference(value, math.sqrt(variance), unit, welch_dof(terms))
+
+
+def _seed_term(values):
+    """(the variance of the mean of `values`, its degrees of freedom); infinite variance for one seed."""
     values = list(values)
     if len(values) < 2:
+        return math.inf, 1
+    return statistics.variance(values) / len(values), len(values) - 1
+
+
+def welch_dof(terms):
+    """Welch-Satterthwaite: the degrees of freedom of a sum of variance terms (variance, dof)."""
+    total = sum(v for v, _ in terms)
+    if not math.isfinite(total):
+        return 1.0
+    spread = sum(v * v / d for v, d in terms if math.isfinite(d) and d > 0)
+    if spread == 0:
         return math.inf
-    return statistics.variance(values) / len(values)
+    return total * total / spread
+
+
+def student_t(p, dof):
+    """The p quantile of Student's t with `dof` degrees of freedom (any positive real), by bisection
+    on its distribution function."""
+    if not 0.5 <= p < 1:
+        raise ValueError(f"student_t takes p in [0.5, 1), got {p}")
+    low, high = 0.0, 1.0
+    while _t_cdf(high, dof) < p:
+        high *= 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if _t_cdf(middle, dof) < p else (low, middle)
+    return (low + high) / 2
+
+
+def _t_cdf(x, dof):
+    """P(T <= x) for x >= 0: 1 - I_{dof / (dof + x^2)}(dof / 2, 1 / 2) / 2."""
+    return 1 - 0.5 * _incomplete_beta(dof / (dof + x * x), dof / 2, 0.5)
+
+
+def _incomplete_beta(x, a, b):
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction (Lentz's method)."""
+    if x <= 0 or x >= 1:
+        return 0.0 if x <= 0 else 1.0
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast below this point: use the symmetry
+        return 1 - _incomplete_beta(1 - x, b, a)
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)) / a
+    tiny = 1e-300
+    c, d, f = 1.0, 0.0, 1.0
+    for i in range(400):
+        m = i // 2
+        if i == 0:
+            numerator = 1.0
+        elif i % 2 == 0:
+            numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1 + numerator * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + numerator / c
+        c = c if abs(c) > tiny else tiny
+        f *= c * d
+        if abs(1 - c * d) < 1e-14:
+            break
+    return front * (f - 1)
 
 
 # ---------------------------------------------------------------- the table
@@ -295,11 +375,15 @@ class ClaimCheck:
         if isinstance(differences, Difference):
             differences = [differences]
         detail = ""
-        if given is not None and not given[0]:
-            verdict, detail = INCONCLUSIVE, given[1]
-        elif any(d.contradicts for d in differences):
-            # A training run in one setting can contradict a claim, not refute it in general.
+        failed = given is not None and not given[0]
+        if any(d.contradicts for d in differences):
+            # A training run in one setting can contradict a claim, not refute it in general; a failed
+            # precondition (it cannot support the claim) does not turn a measurement against it into noise.
             verdict, detail = (CORRECTED, correction) if correction else (NOT_REPRODUCED, "")
+            if failed:
+                detail = "; ".join(filter(None, [detail, f"note: {given[1]}"]))
+        elif failed:
+            verdict, detail = INCONCLUSIVE, given[1]
         elif all(d.supports for d in differences):
             verdict = HOLDS
         else:

@@ -97,3 +97,42 @@ def test_a_difference_of_two_gaps_adds_their_standard_errors_in_quadrature():
     assert change.standard_error == pytest.approx(math.hypot(wide_gap.standard_error, small_gap.standard_error))
     with pytest.raises(ValueError, match="cannot subtract"):
         wide_gap - claims.compare_seeds([1, 2], [3, 4], unit="steps")
+
+
+@pytest.mark.parametrize("dof, t", [(1, 12.706), (2, 4.303), (4, 2.776), (10, 2.228), (30, 2.042), (1e9, 1.960)])
+def test_students_t_at_97_5_percent_matches_the_tables(dof, t):
+    assert claims.student_t(0.975, dof) == pytest.approx(t, abs=1e-3)
+
+
+def test_a_spread_from_few_seeds_raises_the_threshold_by_students_t():
+    # A-2's stored measurement: -44.7 steps with two standard errors of 33.5, from 3 seeds a side. With
+    # equal spreads Welch-Satterthwaite gives 4 degrees of freedom: t = 2.78, a threshold near 47.
+    tanh, relu = [300.0, 340.0, 322.4], [350.0, 390.0, 356.5]  # made up, with the stored mean and spread
+    d = claims.compare_seeds(tanh, relu, unit="steps")
+    assert d.value == pytest.approx(-44.7, abs=0.1)
+    assert 2 * d.standard_error == pytest.approx(33.5, abs=0.5) and 3.5 < d.dof <= 4
+    assert d.threshold == pytest.approx(d.t * d.standard_error) and 45 < d.threshold < 50
+    assert not d.decided  # two standard errors (33.5) would have called it
+    assert claims.compare(0.60, 0.50, n=1000).t == 2  # binomial noise alone: the course's two
+
+
+def test_the_degrees_of_freedom_follow_welch_satterthwaite():
+    equal = claims.compare_seeds([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    assert equal.dof == pytest.approx(4)
+    lopsided = claims.compare_seeds([1.0, 2.0, 3.0], [4.0, 4.0, 4.0])  # only one side has spread
+    assert lopsided.dof == pytest.approx(2)
+    with_images = claims.compare(0.6, 0.5, n=1000, seeds=[0.58, 0.62, 0.60], seeds_other=[0.50, 0.52, 0.48])
+    assert with_images.dof > 4  # the binomial terms are known exactly: they add degrees of freedom
+    gap = claims.compare(0.9, 0.6, 1000) - equal.__class__(0.1, 0.02, "points", dof=4)
+    assert 4 < gap.dof < math.inf
+
+
+def test_a_measurement_against_the_claim_is_not_reproduced_even_when_a_precondition_failed():
+    # A-6 with a regime that does not overfit: removing dropout raised test accuracy by 14 points,
+    # well beyond the noise. That is a measurement against the claim in this setting, not noise.
+    check = claims.ClaimCheck()
+    against = claims.compare(0.50, 0.64, n=1000)
+    row = check.experiment("A-6", "made up", against, given=(False, "the variant without dropout does not overfit"))
+    assert row.verdict == claims.NOT_REPRODUCED and "does not overfit" in row.verdict_text
+    supporting = check.experiment("A-6", "", claims.compare(0.64, 0.50, 1000), given=(False, "no overfitting"))
+    assert supporting.verdict == claims.INCONCLUSIVE
