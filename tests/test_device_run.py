@@ -1,9 +1,8 @@
-"""benchmarks/device_run.py: plan sizes, the deadline guard, the data refusal, what travels back.
+"""benchmarks/device_run/: plan sizes, the deadline guard, the data refusal, what travels back.
 
 No GPU and no training: the steps' processes are stand-ins (a stub "python")
 that sleep, record like cnnlib does, and stop on SIGINT like fit.
 """
-import importlib.util
 import json
 import pathlib
 import re
@@ -17,9 +16,8 @@ import pytest
 from cnnlib import recipes
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("device_run", ROOT / "benchmarks" / "device_run.py")
-device_run = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(device_run)
+sys.path.insert(0, str(ROOT))
+from benchmarks import device_run  # noqa: E402
 
 TRAVEL_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # what the device tool brings back from $OUT
 
@@ -167,9 +165,9 @@ def test_a_step_within_its_limit_runs_to_the_end():
 
 
 def test_progress_bar_redraws_are_left_out_of_the_log():
-    assert device_run._visible("resnet20:  10%|#  | 20/195\rresnet20:  20%|## | 40/195\r\n") == \
+    assert device_run.steps._visible("resnet20:  10%|#  | 20/195\rresnet20:  20%|## | 40/195\r\n") == \
         "resnet20:  20%|## | 40/195"
-    assert device_run._visible("\r      \r  epoch  1/40  train loss 1.9\n") == "  epoch  1/40  train loss 1.9"
+    assert device_run.steps._visible("\r      \r  epoch  1/40  train loss 1.9\n") == "  epoch  1/40  train loss 1.9"
 
 
 # ---------------------------------------------------------------- the data
@@ -299,10 +297,10 @@ def stub_python(tmp_path, monkeypatch):
 
 def test_a_plan_trains_what_fits_stops_what_overruns_smokes_the_rest_and_brings_back_a_few_files(
         tmp_path, monkeypatch, stub_python):
-    monkeypatch.setattr(device_run, "PLANS", {"t": ("resnet20", "plain20", "googlenet", "resnet56",
+    monkeypatch.setattr(device_run.plans, "PLANS", {"t": ("resnet20", "plain20", "googlenet", "resnet56",
                                                     device_run.PIPELINE),
                                               "u": ("plain56",)})
-    monkeypatch.setattr(device_run, "PIPELINE_SECONDS", 1.0)
+    monkeypatch.setattr(device_run.plans, "PIPELINE_SECONDS", 1.0)
     monkeypatch.setenv("STUB_SLEEP", json.dumps({"plain20": 60}))
     # Estimates here: 3 s for ResNet-20 and plain-20, 8 s for ResNet-56, 64 s for GoogLeNet (over the budget).
     speed = device_run.Speed(mixed_flops=2e14, fp32_flops=2e14, layer_seconds=1e-6, process_seconds=0.2,
@@ -365,8 +363,8 @@ def test_a_plan_refuses_a_machine_without_a_gpu(tmp_path, monkeypatch, stub_pyth
 
 
 def test_smokes_take_the_recipes_not_trained_in_plan_order_as_many_as_fit(monkeypatch):
-    monkeypatch.setattr(device_run, "PLANS", {"a": ("r1", "r2"), "b": ("r3", "r4")})
-    monkeypatch.setattr(device_run, "FP16_SMOKES", ("r1", "r9"))
+    monkeypatch.setattr(device_run.plans, "PLANS", {"a": ("r1", "r2"), "b": ("r3", "r4")})
+    monkeypatch.setattr(device_run.plans, "FP16_SMOKES", ("r1", "r9"))
     # One epoch of each costs its multiply-adds in seconds here; a process 10 s.
     speed = device_run.Speed(mixed_flops=2 * (3 * 50_000 + 10_000), layer_seconds=0, process_seconds=10,
                              warmup_seconds=0)
