@@ -17,119 +17,28 @@ Needs /usr/bin/chromium (Debian: `apt-get install chromium`; another path via
 $CNNLIB_CHROMIUM), and the `playwright` and `jupyterlab` packages (the test
 extra); without them it skips. Deselect it with `pytest -m "not browser"`.
 """
-import contextlib
-import importlib.util
-import json
-import os
 import pathlib
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import lab_browser  # noqa: E402  (scripts/lab_browser.py: JupyterLab in a headless Chromium)
+from lab_browser import CHROMIUM, CHROMIUM_ARGS, STARTUP_SECONDS, VIEWPORT, Console  # noqa: E402
+
 NOTEBOOK = ROOT / "notebooks" / "03_vgg.ipynb"
 EXPLORER_CALL = "ReceptiveFieldExplorer("
-CHROMIUM = os.environ.get("CNNLIB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1280, "height": 900}  # a laptop's window; JupyterLab's file browser stays open
-SCREENSHOT_HEIGHT = 2000  # px: the window's height while it takes a picture of the whole explorer
-STARTUP_SECONDS = 60  # JupyterLab's server, and then the page and its kernel, each get this long
 UPDATE_SECONDS = 60   # one change of a control until the explorer's table shows it (a loaded machine is slow)
-# JupyterLab's defaults but for the news and update checks, which would go online.
-LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
-}
 
 pytestmark = pytest.mark.browser
 
-
-def _missing():
-    """Why this machine cannot run the test (one line), or None."""
-    for module, package in (("playwright", "playwright"), ("jupyterlab", "jupyterlab")):
-        if importlib.util.find_spec(module) is None:
-            return f"the Python package {package} is not installed (pip install -e '.[test]')"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"no Chromium at {CHROMIUM} (Debian/Ubuntu: apt-get install chromium)"
-    return None
-
-
-_REASON = _missing()
+_REASON = lab_browser.missing()
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip: it may be absent)
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process):
-    """End JupyterLab and the kernels it started (its whole process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the server shuts its kernels down on SIGTERM
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group, kernels included
-    process.wait(timeout=15)
-
-
-@contextlib.contextmanager
-def jupyterlab(root, home):
-    """A JupyterLab server on a free port serving `root`, its settings and state in `home`.
-
-    No token, no browser. Yields the base URL; the server and its kernels are
-    stopped on the way out, whatever happened.
-    """
-    for name, settings in LAB_SETTINGS.items():
-        path = home / "user-settings" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings))
-    port = _free_port()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               IPYTHONDIR=str(home / "ipython"))
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               "--IdentityProvider.token=", "--ServerApp.password=",
-               f"--ServerApp.root_dir={root}",
-               f"--LabApp.user_settings_dir={home / 'user-settings'}",
-               f"--LabApp.workspaces_dir={home / 'workspaces'}"]
-    if os.geteuid() == 0:  # CI containers run as root, which JupyterLab refuses unless told
-        command.append("--allow-root")
-    log_path = home / "jupyterlab.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {process.returncode} on startup:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within {STARTUP_SECONDS} s:\n"
-                                f"{log_path.read_text()[-3000:]}")
-                time.sleep(0.25)
-        yield url
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -138,52 +47,19 @@ def lab(tmp_path_factory):
     (checkpoints, the notebook itself) lands in the checkout."""
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    with jupyterlab(root, tmp_path_factory.mktemp("lab-home")) as url:
+    with lab_browser.jupyterlab(root, tmp_path_factory.mktemp("lab-home")) as url:
         yield url
 
 
 def _explorer_cell_index():
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    found = [i for i, cell in enumerate(cells)
-             if cell["cell_type"] == "code" and EXPLORER_CALL in "".join(cell["source"])]
-    assert len(found) == 1, f"{NOTEBOOK.name}: expected one code cell calling {EXPLORER_CALL}...), found {len(found)}"
-    return found[0]
-
-
-class Console:
-    """The page's console errors and uncaught exceptions, less failed badge images.
-
-    Images from other hosts (the Colab badge) cannot load here: every request
-    off this machine is refused, so the test never waits on a network.
-    """
-
-    def __init__(self, page, local):
-        self.local, self.errors, self.failed_images = local, [], set()
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", self._on_failed)
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local) else route.abort())
-
-    def _on_console(self, message):
-        if message.type == "error":
-            self.errors.append((message.text, message.location.get("url", "")))
-
-    def _on_failed(self, request):
-        if request.resource_type == "image" and not request.url.startswith(self.local):
-            self.failed_images.add(request.url)
-
-    def unexpected(self):
-        return [error for error in self.errors
-                if not (isinstance(error, tuple) and error[0].startswith("Failed to load resource")
-                        and error[1] in self.failed_images)]
+    return lab_browser.code_cell_index(NOTEBOOK, EXPLORER_CALL)
 
 
 def _wait_until(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {seconds} s for {what}")
-        time.sleep(0.2)
+    try:
+        lab_browser.wait_until(condition, seconds, what)
+    except lab_browser.BrowserError as error:
+        pytest.fail(str(error))
 
 
 # A box is cut when the window's width or a box of the cell's output that clips
@@ -264,14 +140,6 @@ def _final_field(table):
     return fields[-1]
 
 
-def _screenshot(page, element, path):
-    """The whole element: the window grows taller for the picture (same width), then shrinks back."""
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": SCREENSHOT_HEIGHT})
-    element.scroll_into_view_if_needed()
-    element.screenshot(path=str(path))
-    page.set_viewport_size(VIEWPORT)
-
-
 def _control(output, kind, label):
     """An ipywidgets control of this kind (e.g. 'dropdown', 'slider') by its description."""
     return output.locator(f".widget-{kind}").filter(has=output.page.locator(".widget-label", has_text=label))
@@ -297,19 +165,11 @@ def test_explorer_renders_and_follows_its_controls_in_jupyterlab(lab, screenshot
 
 
 def _drive_the_explorer(page, lab, index, screenshots_dir):
-    page.goto(f"{lab}/lab/tree/{NOTEBOOK.name}")
-    page.locator('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.scroll_into_view_if_needed()
-    _wait_until(lambda: EXPLORER_CALL in cell.locator(".jp-InputArea").inner_text(), STARTUP_SECONDS,
-                f"cell {index} to show its source")
-
     # Run that cell alone, as a learner who jumps to the explorer would.
-    cell.locator(".jp-InputPrompt").click()
-    _wait_until(lambda: "jp-mod-active" in cell.get_attribute("class"), STARTUP_SECONDS, "the cell to be selected")
-    page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:run-cell-and-select-next"]').click()
-    _wait_until(lambda: cell.locator(".jp-InputPrompt").inner_text().strip() == "[1]:", STARTUP_SECONDS,
-                "the explorer's cell to run (prompt [1]:)")
+    try:
+        cell = lab_browser.run_cell_alone(page, lab, NOTEBOOK.name, index, EXPLORER_CALL)
+    except lab_browser.BrowserError as error:
+        pytest.fail(str(error))
     output = cell.locator(".jp-Cell-outputArea")
     explorer = output.locator(".jupyter-widgets.widget-vbox").first
     table = output.locator(".widget-html").filter(has=page.locator("table"))
@@ -322,7 +182,7 @@ def _drive_the_explorer(page, lab, index, screenshots_dir):
                 if "NameError" in traceback else "")
         pytest.fail(f"the explorer's cell failed:\n{traceback}{hint}")
     assert not _not_a_widget(output.inner_text()), _not_a_widget(output.inner_text())
-    _screenshot(page, explorer, screenshots_dir / "explorer-before.png")
+    lab_browser.screenshot(page, explorer, screenshots_dir / "explorer-before.png")
 
     # It fits a 1280-px window: the whole syntax line and the whole preset box show.
     help_text = output.locator(".widget-html").filter(has_text="[pPADDING]")
@@ -364,4 +224,4 @@ def _drive_the_explorer(page, lab, index, screenshots_dir):
     assert _final_field(table) == "5", "two 3x3 convolutions see 5 px"
     assert "(custom" in select.evaluate("s => s.options[s.selectedIndex].text"), \
         "the preset dropdown does not say custom after the layers were edited"
-    _screenshot(page, explorer, screenshots_dir / "explorer-after.png")
+    lab_browser.screenshot(page, explorer, screenshots_dir / "explorer-after.png")
