@@ -1,3 +1,3 @@
 """cnnlib: the small library shared by the notebooks of *CNN architectures, hands-on*."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
