@@ -36,7 +36,10 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from . import results
 from .table import Table
+
+REFERENCE = "cpu-reference"  # the shipped claim rows an experiment row shows beside its own (see ClaimCheck)
 
 
 @dataclass(frozen=True)
@@ -341,10 +344,19 @@ class ClaimRow:
 
 
 class ClaimCheck:
-    """A table of claims, what was shown or measured, and verdicts; HTML in a notebook, text elsewhere."""
+    """A table of claims, what was shown or measured, and verdicts; HTML in a notebook, text elsewhere.
 
-    def __init__(self, title="Claim check"):
+    notebook: the notebook's name ("05_resnet"): `save` records the rows under it, and each
+    experiment row shows, beside its own verdict, the verdict of the same claim in the
+    shipped reference `reference` (default "cpu-reference": the same notebook run on the
+    50,000 CIFAR-10 images on a CPU by scripts/cpu_references.py; see cnnlib.results),
+    labelled as recorded.
+    """
+
+    def __init__(self, title="Claim check", notebook=None, reference=REFERENCE):
         self.title = title
+        self.notebook = notebook
+        self.reference = reference
         self.rows = []
 
     def demonstration(self, claim_id, shown, holds, correction=None, aspect=""):
@@ -370,7 +382,8 @@ class ClaimCheck:
         it is inconclusive. given: (bool, reason), a
         precondition without which the run cannot judge the claim (e.g. "the
         variant without dropout overfits"). reference: a line with the shipped
-        full-mode evidence (see cnnlib.results.describe_reference), shown beside.
+        evidence shown beside; by default the recorded reference row of this claim
+        and aspect (see the class), or nothing where none is shipped.
         """
         if isinstance(differences, Difference):
             differences = [differences]
@@ -390,8 +403,28 @@ class ClaimCheck:
             verdict = INCONCLUSIVE
             detail = "the difference is within the noise" if all(
                 math.isfinite(d.standard_error) for d in differences) else "one seed cannot tell the noise"
+        if reference is None and self.reference:
+            reference = results.describe_claim(claim_id, aspect, self.reference, notebook=self.notebook)
         row = ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, verdict, detail, reference or "")
         return self._add(row)
+
+    def not_trained(self, claim_id, missing, aspect=""):
+        """An experiment row for a run that did not train in this session (the stop button):
+        no verdict, and which runs are missing. The reference row is shown beside as usual."""
+        measured = f"not measured: {', '.join(missing)} did not train in this run (stopped); run the notebook again"
+        reference = results.describe_claim(claim_id, aspect, self.reference, notebook=self.notebook) \
+            if self.reference else ""
+        return self._add(ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, INCONCLUSIVE,
+                                  "not measured in this run", reference))
+
+    def save(self, mode=None, device=None):
+        """Record the rows (in the learner's results folder, beside the runs' records) under the
+        notebook's name; returns the file. A maintainer's command publishes them as references."""
+        if not self.notebook:
+            raise ValueError("a ClaimCheck saves under its notebook's name: ClaimCheck(title, notebook='05_resnet')")
+        rows = [dict(claim=r.claim_id, kind=r.kind, aspect=r.aspect, measured=r.measured,
+                     verdict=r.verdict.english, verdict_korean=r.verdict.korean, detail=r.detail) for r in self.rows]
+        return results.record_claims(self.notebook, rows, mode, device)
 
     def _add(self, row):
         self.rows.append(row)
@@ -404,7 +437,7 @@ class ClaimCheck:
     def table(self):
         with_reference = any(row.reference for row in self.rows)
         headers = ["claim", "노트 원문 (the note)", "in English", "kind", "shown or measured", "verdict (판정)"]
-        headers += ["full-mode reference (전체 모드 참고값)"] if with_reference else []
+        headers += ["recorded reference (기록된 참고값)"] if with_reference else []
         rows = []
         for row in self.rows:
             kind = KIND_NAMES[row.kind] + (f" ({ASPECT_NAMES.get(row.aspect, row.aspect)})" if row.aspect else "")

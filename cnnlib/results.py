@@ -9,10 +9,20 @@ renamed, so two notebooks recording at once, or a run killed while writing,
 never leave a broken or half-written record. A run with no finished epoch is
 not recorded, and an interrupted run never replaces a finished one.
 
-The reference results that ship with the course (full mode on a named GPU,
-quick mode on a CPU) are read-only JSON files inside the package
-(cnnlib/references/<mode>-<device>.json), so an installed copy on Colab has
-them too; only `publish` (a maintainer's command) writes them.
+A notebook's claim check is recorded too (`record_claims`, in claims/ beside
+the runs): each row's claim, what was measured and its verdict.
+
+The reference results that ship with the course are read-only JSON files
+inside the package, so an installed copy on Colab has them too; only
+`publish` (a maintainer's command) writes them:
+
+    cnnlib/references/<label>.json          runs: {name: record}
+    cnnlib/references/claims/<label>.json   claim checks: {notebook: {..., "rows": [...]}}
+
+where the label is <mode>-<device> ("quick-cpu": the stored notebooks' clean
+run; "full-nvidia-h100-80gb-hbm3": a GPU's full mode) or "cpu-reference": the
+notebooks run on the 50,000 + 10,000 images of CIFAR-10 on a CPU, at the
+settings of scripts/cpu_references.py, for the claims quick mode cannot decide.
 """
 import datetime
 import hashlib
@@ -214,15 +224,60 @@ def _without_machine_paths(record):
     return record
 
 
-def publish(mode, device_slug_, folder=None):
-    """Merge the records of `<results folder>/<mode>-<device>` into the shipped reference
-    file cnnlib/references/<mode>-<device>.json (a maintainer's step, never run by notebooks)."""
+def publish(mode, device_slug_, folder=None, label=None):
+    """Merge the records of `<results folder>/<mode>-<device>` (or `folder`) into the shipped
+    reference file cnnlib/references/<label>.json (default label: <mode>-<device>), and its
+    recorded claim checks into references/claims/<label>.json (a maintainer's step, never
+    run by notebooks). Returns the files written."""
     folder = pathlib.Path(folder) if folder else results_folder() / f"{mode}-{device_slug_}"
+    label = label or f"{mode}-{device_slug_}"
     new = {name: _without_machine_paths(record) for name, record in _load_folder(folder).items()}
-    if not new:
-        raise ValueError(f"no records in {folder} to publish")
-    target = REFERENCES / f"{mode}-{device_slug_}.json"
-    merged = load_record(target) if target.exists() else {}
-    merged.update(new)
-    write_json(target, merged)
-    return target
+    checks = {path.stem: load_record(path) for path in sorted((folder / "claims").glob("*.json"))}
+    if not new and not checks:
+        raise ValueError(f"no records or claim checks in {folder} to publish")
+    written = []
+    for target, found in ((REFERENCES / f"{label}.json", new), (REFERENCES / "claims" / f"{label}.json", checks)):
+        if found:
+            merged = load_record(target) if target.exists() else {}
+            merged.update(found)
+            write_json(target, merged)
+            written.append(target)
+    return written
+
+
+# ---------------------------------------------------------------- claim checks
+
+def record_claims(notebook, rows, mode=None, device=None):
+    """Record a notebook's claim-check rows (dicts of claim, kind, aspect, measured, verdict, ...)
+    in the learner's results folder; returns the file. scripts/cpu_references.py adds the setting."""
+    mode = config.get_mode(mode, warn=False)
+    device = config.get_device(device)
+    entry = {"notebook": notebook, "mode": mode, "environment": environment(device),
+             "recorded": datetime.date.today().isoformat(), "rows": list(rows)}
+    path = records_folder(mode, device) / "claims" / f"{notebook}.json"
+    write_json(path, entry)
+    return path
+
+
+def claim_references(label):
+    """The shipped claim checks recorded under `label`: {notebook: entry}; empty if none."""
+    path = REFERENCES / "claims" / f"{label}.json"
+    return load_record(path) if path.exists() else {}
+
+
+def describe_claim(claim_id, aspect="", label="cpu-reference", notebook=None):
+    """One line with the shipped reference's row for this claim (and aspect), labelled as
+    recorded; "" when no check of that notebook (or of any notebook) is shipped under `label`."""
+    entries = claim_references(label)
+    if notebook is not None:
+        entries = {notebook: entries[notebook]} if notebook in entries else {}
+    for entry in entries.values():
+        for row in entry["rows"]:
+            if row["claim"] == claim_id and row.get("aspect", "") == aspect:
+                setting = f"; {entry['setting']}" if entry.get("setting") else ""
+                detail = f": {row['detail']}" if row.get("detail") else ""
+                return (f"{row['verdict']} · {row['verdict_korean']}{detail} ({row['measured']}) [{label}, recorded "
+                        f"on {entry['environment']['device']} on {entry['recorded']}{setting}; not measured now]")
+    if entries:
+        return f"no {label} row for {claim_id} ({label} recorded without it)"
+    return ""

@@ -3,6 +3,7 @@
     python scripts/store_notebooks.py                      # every notebook in notebooks/
     python scripts/store_notebooks.py notebooks/03_vgg.ipynb --results /tmp/records
     python scripts/store_notebooks.py --check              # only verify the stored notebooks
+    python scripts/store_notebooks.py --publish            # and ship the runs and claim checks as quick references
 
 Each notebook runs top to bottom in a fresh kernel (nbclient) in quick mode
 (CNNLIB_MODE=quick), its records going to a temporary folder unless --results
@@ -263,6 +264,9 @@ def main(argv=None):
     parser.add_argument("--results", type=pathlib.Path,
                         help="where the notebooks record their results (default: a temporary folder)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
+    parser.add_argument("--publish", action="store_true",
+                        help="after a clean run of every notebook, publish its records and claim checks as the "
+                             "shipped quick references (cnnlib/references/quick-cpu.json, claims/quick-cpu.json)")
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or sorted(NOTEBOOKS.glob("*.ipynb"))
 
@@ -285,6 +289,12 @@ def main(argv=None):
                 print(f"FAILED {error}", file=sys.stderr, flush=True)
             else:
                 print(f"stored {path.name}", flush=True)
+        if args.publish and not failed:
+            sys.path.insert(0, str(ROOT))
+            from cnnlib import results as results_module
+
+            for written in results_module.publish("quick", "cpu", results / "quick-cpu"):
+                print(f"published {written.relative_to(ROOT)}")
     if failed:
         print(f"\n{len(failed)} of {len(paths)} notebooks not stored:", file=sys.stderr)
         for message in failed:

@@ -114,7 +114,8 @@ def test_a_published_record_names_its_image_folder_without_the_machine_path():
     entry = json.loads(record_file.read_text())
     entry["data"] = "ImageFolder /tmp/work-123/data/cifar10-jpeg"
     record_file.write_text(json.dumps(entry))
-    shipped = json.loads(results.publish("full", "cpu").read_text())
+    [target] = results.publish("full", "cpu")
+    shipped = json.loads(target.read_text())
     assert shipped["resnet20"]["data"] == "ImageFolder cifar10-jpeg"
 
 
@@ -122,9 +123,29 @@ def test_references_are_published_by_the_maintainer_and_read_back():
     assert results.reference("resnet20") is None
     assert "no full-mode reference" in results.describe_reference("resnet20")
     results.record(recipes.get("resnet20", "full"), model(), history(epochs=40))
-    target = results.publish("full", "cpu")
+    [target] = results.publish("full", "cpu")
     assert target.parent == results.REFERENCES and target.name == "full-cpu.json"
     reference = results.reference("resnet20", mode="full")
     assert reference["epochs"] == 40
     line = results.describe_reference("resnet20")
     assert "60.0% test accuracy after 40 epochs" in line and "not measured now" in line
+
+
+def test_a_claim_check_is_recorded_published_and_shown_beside_a_learners_row():
+    from cnnlib import claims
+
+    check = claims.ClaimCheck("Claim check (test)", notebook="05_resnet")
+    check.experiment("S-1", "plain-56 minus plain-20: +19.5 points", claims.compare(0.805, 0.61, 3000))
+    path = check.save(mode="quick", device="cpu")
+    assert path.parent.name == "claims" and path.parent.parent == results.records_folder("quick", "cpu")
+    written = results.publish("quick", "cpu", label="cpu-reference")
+    assert [p.relative_to(results.REFERENCES).as_posix() for p in written] == ["claims/cpu-reference.json"]
+    line = results.describe_claim("S-1", label="cpu-reference", notebook="05_resnet")
+    assert line.startswith("holds · 성립") and "+19.5 points" in line and "not measured now" in line
+    learner = claims.ClaimCheck("Claim check (learner)", notebook="05_resnet")
+    row = learner.experiment("S-1", "a short run", claims.compare(0.62, 0.61, 1000))
+    assert row.verdict == claims.INCONCLUSIVE and row.reference == line  # the recorded row beside
+    assert results.describe_claim("S-1", notebook="02_alexnet") == ""  # nothing shipped for that notebook
+    assert "without it" in results.describe_claim("S-2", notebook="05_resnet")
+    missing = learner.not_trained("S-3", ["resnet56"])
+    assert missing.verdict == claims.INCONCLUSIVE and "resnet56 did not train" in missing.measured

@@ -116,6 +116,6 @@ def publish(path, include_interrupted=False):
         with tempfile.TemporaryDirectory() as folder:
             for i, record in enumerate(kept.values()):
                 results.write_json(pathlib.Path(folder) / f"{i:04d}.json", record)
-            written.append(results.publish(mode, device, folder))
+            written.extend(results.publish(mode, device, folder))
             print(f"published {len(kept)} records to {written[-1]}")
     return written
