@@ -3,8 +3,11 @@ import json
 import pathlib
 import re
 
+import cnnlib
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RELEASE = f"v{cnnlib.__version__}"  # the badges open the notebooks of the release their install cell pins
 
 
 def repository_url():
@@ -31,10 +34,10 @@ def test_every_badge_and_install_cell_uses_the_repository_address():
     for path in NOTEBOOKS:
         all_cells = cells(path)
         first = source(all_cells[0])
-        badge = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
+        badge = f"https://colab.research.google.com/github/{repo}/blob/{RELEASE}/notebooks/{path.name}"
         assert badge in first, f"{path.name}: the first cell's Colab badge must link {badge}"
         installs = [source(c) for c in all_cells if "pip install" in source(c)]
-        assert installs, f"{path.name}: no Colab install cell"
+        assert installs, f"{path.name}: no install cell"
         for text in installs:
             for url in re.findall(r"git\+https://github\.com/([\w.-]+/[\w.-]+)", text):
                 assert url == repo, f"{path.name}: installs from {url}, pyproject says {repo}"
@@ -44,7 +47,7 @@ def test_readme_lists_every_notebook_with_its_badge():
     readme = (ROOT / "README.md").read_text()
     repo = repository_url()
     for path in NOTEBOOKS:
-        assert f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}" in readme, path.name
+        assert f"https://colab.research.google.com/github/{repo}/blob/{RELEASE}/notebooks/{path.name}" in readme, path.name
 
 
 def test_every_notebook_has_a_parameters_cell_and_records_its_run():
