@@ -16,26 +16,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 RUNTIME = {Requirement(r).name.lower(): Requirement(r) for r in PROJECT["dependencies"]}
 
-# The platforms' preinstalled packages: the install cell must neither upgrade nor downgrade any of them.
-PLATFORMS = {
-    # Colab's GPU runtime: googlecolab/backend-info, pip-freeze.gpu.txt and os-info-gpu.txt at commit a724079
-    # "Upgrade to Python 3.13" (2026-08-19): Python 3.13.15.
-    "colab": {
-        "torch": "2.11.0", "torchvision": "0.26.0", "ipywidgets": "7.7.1", "matplotlib": "3.10.0",
-        "tqdm": "4.67.3", "pillow": "11.3.0", "numpy": "2.1.3", "ipykernel": "6.17.1", "ipython": "7.34.0",
-        "tornado": "6.5.7", "jupyter-server": "2.20.0", "notebook": "6.5.7", "jupyter-client": "7.4.9",
-    },
-    # Kaggle's GPU image: Kaggle/docker-python at commit 78aaa43 (2026-08-12), built FROM Colab's runtime
-    # release-colab-external-images_20260514 (Dockerfile.tmpl; packages under python3.12), whose freeze
-    # (backend-info commit 0f0755b, 2026-05-14) gives Python 3.12.13 and the versions below, with
-    # kaggle_requirements.txt's pins on top: ipywidgets 8.1.5, jupyter_server 2.12.5.
-    "kaggle": {
-        "torch": "2.10.0", "torchvision": "0.25.0", "ipywidgets": "8.1.5", "matplotlib": "3.10.0",
-        "tqdm": "4.67.3", "pillow": "11.3.0", "numpy": "2.0.2", "ipykernel": "6.17.1", "ipython": "7.34.0",
-        "tornado": "6.5.1", "jupyter-server": "2.12.5", "jupyter-client": "7.4.9",
-    },
-}
-PYTHON = {"colab": (3, 13), "kaggle": (3, 12)}
+# The platforms' preinstalled packages, each with its source and date, from the one table of them in
+# scripts/check_platform.py: the install cell must neither upgrade nor downgrade any of them.
+sys.path.insert(0, str(ROOT / "scripts"))
+import check_platform  # noqa: E402
+
+PLATFORMS = {name: {package.replace("_", "-"): version for package, version in platform["packages"].items()}
+             for name, platform in check_platform.PLATFORMS.items()}
+PYTHON = {name: tuple(int(part) for part in platform["python"].split(".")) for name, platform in
+          check_platform.PLATFORMS.items()}
 # Import names of the packages cnnlib may import, and their distribution names.
 DISTRIBUTION = {"torch": "torch", "torchvision": "torchvision", "matplotlib": "matplotlib",
                 "ipywidgets": "ipywidgets", "tqdm": "tqdm", "PIL": "pillow"}
