@@ -97,7 +97,7 @@ def train_recipe(args, device=None):
     if distributed.is_main():
         print(run.history)
         if run.record is not None:
-            where = results.records_folder(mode, cifar.device)
+            where = config.shown(results.records_folder(mode, cifar.device))
             processes = f" ({distributed.size()} processes)" if distributed.size() > 1 else ""
             print(f"recorded as {run.name!r} in {where}{processes}")
         print(f"{run.name}: {run.history.summary()}")  # the same for a run and its resumed twin

@@ -17,6 +17,7 @@ import torch
 MODES = ("quick", "full")
 MODE_VARIABLE = "CNNLIB_MODE"
 DATA_VARIABLE = "CNNLIB_DATA"
+RESULTS_VARIABLE = "CNNLIB_RESULTS"
 
 
 def get_mode(mode=None, warn=True):
@@ -97,6 +98,19 @@ def data_folder():
     """The data folder: downloads, decoded-data caches and (in results/) a learner's records;
     $CNNLIB_DATA, else ~/.cache/cnnlib."""
     return pathlib.Path(os.environ.get(DATA_VARIABLE) or pathlib.Path.home() / ".cache" / "cnnlib")
+
+
+def shown(path):
+    """A path as a notebook's output shows it: under $CNNLIB_RESULTS or $CNNLIB_DATA by that
+    variable's name, under the home folder with ~ (no machine's temporary folder in a stored notebook)."""
+    path = pathlib.Path(path)
+    for variable in (RESULTS_VARIABLE, DATA_VARIABLE):
+        if os.environ.get(variable):
+            base = pathlib.Path(os.environ[variable]).expanduser()
+            if path.is_relative_to(base):
+                return str(pathlib.PurePosixPath(f"${variable}", *path.relative_to(base).parts))
+    home = pathlib.Path.home()
+    return f"~/{path.relative_to(home).as_posix()}" if path.is_relative_to(home) else str(path)
 
 
 def seed_everything(seed=0):

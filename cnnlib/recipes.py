@@ -371,5 +371,5 @@ _told = set()
 def _say_where_checkpoints_go(folder):
     if folder not in _told:
         _told.add(folder)
-        print(f"checkpoints after every epoch: {folder} (a rerun continues from them; "
+        print(f"checkpoints after every epoch: {config.shown(folder)} (a rerun continues from them; "
               f"${results.RESULTS_VARIABLE} moves them with the records)")

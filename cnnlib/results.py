@@ -36,7 +36,7 @@ import torch
 from . import __version__, arith, config
 from .modules import device_of
 
-RESULTS_VARIABLE = "CNNLIB_RESULTS"
+RESULTS_VARIABLE = config.RESULTS_VARIABLE
 REFERENCES = pathlib.Path(__file__).resolve().parent / "references"
 
 

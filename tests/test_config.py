@@ -52,3 +52,14 @@ def test_a_gpu_the_build_cannot_run_is_named_and_the_cpu_used(monkeypatch):
     with pytest.warns(UserWarning, match=r"Tesla P100-PCIE-16GB \(compute capability 6.0\).*GPU T4 x2"):
         assert config.get_device() == torch.device("cpu")
     assert config.get_mode() == "quick"  # told once: no second warning
+
+
+def test_paths_are_shown_by_their_variable_or_from_home(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.RESULTS_VARIABLE, str(tmp_path / "records"))
+    monkeypatch.delenv(config.DATA_VARIABLE, raising=False)
+    assert config.shown(tmp_path / "records" / "quick-cpu" / "checkpoints") == "$CNNLIB_RESULTS/quick-cpu/checkpoints"
+    monkeypatch.delenv(config.RESULTS_VARIABLE)
+    import pathlib
+
+    assert config.shown(pathlib.Path.home() / ".cache" / "cnnlib") == "~/.cache/cnnlib"
+    assert config.shown("/opt/elsewhere/x.pt") == "/opt/elsewhere/x.pt"

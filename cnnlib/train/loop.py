@@ -169,12 +169,12 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
             checkpoints.restore_random_state(saved["training"]["random"], *streams)
             _separate_dropout_streams(device)
         if _complete(history, epochs):
-            _say(f"{label}: already trained ({history.summary()}); loaded from {saved['path']}, not trained "
+            _say(f"{label}: already trained ({history.summary()}); loaded from {config.shown(saved['path'])}, not trained "
                  f"again (resume=False trains it again)")
             model.eval()
             return history
         where = f" at its step {partial['steps'] + 1}" if partial else ""
-        _say(f"{label}: continuing from the checkpoint {saved['path']}: epoch {len(history) + 1} of {epochs}{where} "
+        _say(f"{label}: continuing from the checkpoint {config.shown(saved['path'])}: epoch {len(history) + 1} of {epochs}{where} "
              f"({len(history)} finished epochs kept)")
 
     fresh = saved is None  # a new run: a file already at the path belongs to another run
@@ -273,7 +273,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
         history.interrupted = True
         stopping.mark_stopped()
         finished = f"{len(history)} finished epoch" + ("s" if len(history) != 1 else "")
-        kept = (f"; the checkpoint {checkpoint} continues from step {step}" if isinstance(stop, stopping.StopRequested)
+        kept = (f"; the checkpoint {config.shown(checkpoint)} continues from step {step}" if isinstance(stop, stopping.StopRequested)
                 and checkpoint is not None else "")
         _say(f"{label}: training interrupted after {finished} ({step} steps): the History "
              f"so far and the model's current weights are kept{kept}; the rest of this cell's training is skipped.")
@@ -284,7 +284,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
         smaller = max(1, batch_size // 2)
         _say(f"{label}: out of memory on {config.device_name(device)} at batch size {batch_size} in epoch {epoch}: "
              f"the History of the {len(history)} finished epochs is kept" +
-             (f" (and the checkpoint {checkpoint})" if checkpoint is not None else "") +
+             (f" (and the checkpoint {config.shown(checkpoint)})" if checkpoint is not None else "") +
              f". Try batch_size={smaller} (and lr={lr * smaller / batch_size:g}, scaled with it), or a smaller width.")
     finally:
         bar.close()
