@@ -7,6 +7,7 @@ import inspect
 
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
+from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import MaxNLocator
 import torch
 
@@ -153,4 +154,58 @@ def predictions_grid(model, data, count=20, columns=5):
     fig.suptitle(f"Predictions on {len(labels)} test images: {right} right (✓, green), "
                  f"{len(labels) - right} wrong (✗ predicted / true, red)", fontsize=10,
                  y=1 - 0.12 / height, va="top")
+    return fig
+
+
+INCEPTION_COLOURS = {"reduce": "#f2b880", "conv": "#9cc5a1", "pool": "#d0d0d0", "join": "#a9c6e8"}
+
+
+def draw_inception(block, size, title=None):
+    """An Inception block (models.googlenet.Inception, with its 1x1 reductions) drawn as the
+    paper's Fig. 2(b): one column per branch, each box a layer with the channels read from the
+    module that runs, the input below and the concatenation on top; `size` is the map's height
+    and width, for the labels. Returns the Figure."""
+    fig, ax = plt.subplots(figsize=(11, 5.6))
+    ax.set(xlim=(-0.65, 3.65), ylim=(-0.9, 3.45))
+    ax.axis("off")
+
+    def box(x, y, width, text, kind):
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.27), width, 0.54, boxstyle="round,pad=0.02",
+                                    fc=INCEPTION_COLOURS[kind], ec="black"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=10)
+
+    def arrow(x, y0, y1, label=""):
+        ax.annotate("", (x, y1 - 0.29), (x, y0 + 0.29), arrowprops=dict(arrowstyle="->", lw=1.2))
+        if label:
+            ax.text(x + 0.04, (y0 + y1) / 2 - 0.05, label, fontsize=9, color="dimgray")
+
+    def conv(layer, kind):  # a BasicConv2d
+        c = layer.conv
+        return f"{c.kernel_size[0]}x{c.kernel_size[0]} conv\n{c.in_channels} -> {c.out_channels} channels", kind
+
+    pool = block.branch4[0]
+    columns = [[conv(block.branch1, "conv")],
+               [conv(block.branch2[0], "reduce"), conv(block.branch2[1], "conv")],
+               [conv(block.branch3[0], "reduce"), conv(block.branch3[1], "conv")],
+               [(f"{pool.kernel_size}x{pool.kernel_size} max pool, stride {pool.stride}\n"
+                 f"{block.in_channels} channels", "pool"), conv(block.branch4[1], "reduce")]]
+    outs = [block.branch1.conv.out_channels] + [branch[-1].conv.out_channels
+                                                for branch in (block.branch2, block.branch3, block.branch4)]
+    box(1.5, 0, 4.1, f"input: {block.in_channels} x {size} x {size}", "join")
+    box(1.5, 3, 4.1, f"concatenate along the channels: {' + '.join(map(str, outs))} = "
+                     f"{block.out_channels} x {size} x {size}", "join")
+    for x, layers in enumerate(columns):
+        ys = [2] if len(layers) == 1 else [1, 2]
+        arrow(x, 0, ys[0], f"{block.in_channels}")
+        for y, (text, kind) in zip(ys, layers):
+            box(x, y, 0.92, text, kind)
+        if len(ys) == 2:
+            arrow(x, 1, 2)
+        arrow(x, 2, 3, f"{outs[x]}")
+    ax.legend(handles=[Patch(fc=INCEPTION_COLOURS["reduce"], ec="black", label="1x1 reduction / pool projection"),
+                       Patch(fc=INCEPTION_COLOURS["conv"], ec="black", label="convolution giving the block's channels"),
+                       Patch(fc=INCEPTION_COLOURS["pool"], ec="black", label="max pooling (no weights)")],
+              loc="lower center", ncol=3, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    ax.set_title(f"{title or 'An Inception block'}: four branches on one input (numbers on the arrows: channels)")
+    fig.tight_layout()
     return fig

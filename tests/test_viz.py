@@ -167,3 +167,19 @@ def test_show_run_prints_the_run_and_its_reference_and_draws_its_curves(capsys):
     assert "shipped:" in out and fig is not None and len(fig.axes[1].lines) == 2
     stopped = recipes.Run("baseline", recipe, nn.Linear(2, 2), history(0))
     assert viz.show_run(stopped) is None and "no curves" in capsys.readouterr().out
+
+
+def test_draw_inception_labels_every_layer_from_the_module_and_the_concatenation():
+    from cnnlib.models.googlenet import INCEPTION_TABLE, Inception
+
+    block = Inception(192, *INCEPTION_TABLE["3a"], branch3_kernel=5)
+    fig = viz.draw_inception(block, 28, title="inception(3a)")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    # one box per layer: 1x1; 1x1 -> 3x3; 1x1 -> 5x5; pool -> 1x1, each with its channels
+    for expected in ["1x1 conv\n192 -> 64 channels", "1x1 conv\n192 -> 96 channels", "3x3 conv\n96 -> 128 channels",
+                     "1x1 conv\n192 -> 16 channels", "5x5 conv\n16 -> 32 channels", "1x1 conv\n192 -> 32 channels",
+                     "3x3 max pool, stride 1\n192 channels", "input: 192 x 28 x 28",
+                     "concatenate along the channels: 64 + 128 + 32 + 32 = 256 x 28 x 28"]:
+        assert expected in texts
+    assert fig.axes[0].get_title().startswith("inception(3a): four branches")
+    assert len(fig.axes[0].get_legend().get_texts()) == 3
