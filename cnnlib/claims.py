@@ -228,19 +228,39 @@ class Difference:
         return f"{scale * self.value:+.1f}{unit}, noise ±{scale * self.threshold:.1f}{dof}"
 
 
-def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None):
+@dataclass(frozen=True)
+class Spread:
+    """How much one run's value moves from seed to seed, measured once on `seeds` seeds of the same
+    setting (sd: their sample standard deviation). A single run's value then carries sd^2 of seed
+    noise, known with seeds - 1 degrees of freedom: what lets one seed decide (see `compare`)."""
+
+    sd: float
+    seeds: int
+    source: str = ""  # where it was measured (a recorded reference)
+
+    @classmethod
+    def of(cls, values, source=""):
+        values = list(values)
+        if len(values) < 2:
+            raise ValueError("a spread needs at least two seeds")
+        return cls(statistics.stdev(values), len(values), source)
+
+
+def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None, spread=None, spread_other=None):
     """The difference `claimed - other` between two rates measured on n (and n_other) images,
     with the course's standard error: binomial, plus the seed spread when seeds are given.
 
     claimed, other: the rates (e.g. test accuracies) in the order the claim expects
     the larger first; seeds, seeds_other: per-seed values, if several seeds ran
-    (then claimed and other should be their means).
+    (then claimed and other should be their means); spread, spread_other: a Spread
+    measured once for a side that ran one seed here (its seed noise, with its degrees of freedom).
     """
     n_other = n if n_other is None else n_other
     if not (0 <= claimed <= 1 and 0 <= other <= 1) or n < 1 or n_other < 1:
         raise ValueError(f"compare takes rates in [0, 1] on at least one image, got {claimed}, {other}, n={n}")
     terms = [(claimed * (1 - claimed) / n, math.inf), (other * (1 - other) / n_other, math.inf)]
     terms += [_seed_term(values) for values in (seeds, seeds_other) if values is not None]
+    terms += [(s.sd ** 2, s.seeds - 1) for s in (spread, spread_other) if s is not None]
     return _difference(claimed - other, terms, "points")
 
 

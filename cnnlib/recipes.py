@@ -36,6 +36,7 @@ class Recipe:
     schedule: str = "linear"
     precision: str = "auto"
     test_flip: bool = False  # score the test split with flip test-time augmentation
+    evaluate_every: int = 1  # score the test split after every this many epochs (and after the last)
     name: str = ""  # the recipe's name in RECIPES, set there
 
     def fit_options(self):
@@ -43,7 +44,7 @@ class Recipe:
         return dict(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                     weight_decay=self.weight_decay, label_smoothing=self.label_smoothing,
                     augment=self.augment, schedule=self.schedule, precision=self.precision,
-                    test_flip=self.test_flip)
+                    test_flip=self.test_flip, evaluate_every=self.evaluate_every)
 
     def replace(self, **changes):
         """A copy with some fields changed; options are merged, not replaced."""
@@ -345,7 +346,7 @@ def plan(jobs, cifar, mode=None, record=True, resume=True):
                                          recipe.label_smoothing)
         steps = len(cifar.train_labels) // recipe.batch_size
         seconds.append(estimate.seconds(probes[key], recipe.epochs, steps, recipe.batch_size,
-                                        len(cifar.test_labels), recipe.test_flip, done, macs))
+                                        len(cifar.test_labels), recipe.test_flip, done, macs, recipe.evaluate_every))
     epochs = {j.recipe(mode).epochs for j in jobs}
     return Plan(list(jobs), seconds, loaded, cifar.device, max(epochs) if epochs else None)
 

@@ -34,10 +34,13 @@ def plot_histories(histories, title="Training curves", error=False):
         if not history.epoch:
             continue
         colour = f"C{i}"
+        scored = [i for i, a in enumerate(history.test_acc) if a is not None]  # see fit's evaluate_every
         ax_loss.plot(history.epoch, history.train_loss, "-", color=colour)
-        ax_loss.plot(history.epoch, history.test_loss, "--", color=colour)
+        ax_loss.plot([history.epoch[i] for i in scored], [history.test_loss[i] for i in scored], "--",
+                     color=colour, marker="o" if len(scored) < len(history.epoch) else None, ms=3)
         ax_acc.plot(history.epoch, [scale(a) for a in history.train_acc], "-", color=colour)
-        ax_acc.plot(history.epoch, [scale(a) for a in history.test_acc], "--", color=colour)
+        ax_acc.plot([history.epoch[i] for i in scored], [scale(history.test_acc[i]) for i in scored], "--",
+                    color=colour, marker="o" if len(scored) < len(history.epoch) else None, ms=3)
         handles.append(Line2D([], [], color=colour, label=name))
     ax_loss.set(title="Cross-entropy loss", xlabel="epoch", ylabel="loss (nats)")
     ax_acc.set(title="Error" if error else "Accuracy", xlabel="epoch",

@@ -136,3 +136,18 @@ def test_a_measurement_against_the_claim_is_not_reproduced_even_when_a_precondit
     assert row.verdict == claims.NOT_REPRODUCED and "does not overfit" in row.verdict_text
     supporting = check.experiment("A-6", "", claims.compare(0.64, 0.50, 1000), given=(False, "no overfitting"))
     assert supporting.verdict == claims.INCONCLUSIVE
+
+
+def test_a_spread_measured_once_lets_one_seed_decide_with_its_degrees_of_freedom():
+    # S-1's design: plain-56's seed sd (1.8 points over 5 seeds) is 2.3x its binomial SE, so one seed
+    # decides only with that spread added, at Welch's degrees of freedom from the 5 seeds.
+    spread_56 = claims.Spread.of([0.746, 0.785, 0.779, 0.751, 0.752])
+    spread_20 = claims.Spread.of([0.591, 0.584, 0.603, 0.599, 0.601])
+    alone = claims.compare(0.746, 0.591, 3000)
+    with_spread = claims.compare(0.746, 0.591, 3000, spread=spread_56, spread_other=spread_20)
+    assert with_spread.standard_error > alone.standard_error and math.isfinite(with_spread.dof)
+    assert with_spread.standard_error == pytest.approx(math.sqrt(alone.standard_error ** 2 + spread_56.sd ** 2
+                                                                 + spread_20.sd ** 2))
+    assert with_spread.supports and with_spread.t > 2
+    with pytest.raises(ValueError, match="two seeds"):
+        claims.Spread.of([0.5])

@@ -495,3 +495,13 @@ def test_a_damaged_embedded_zip_is_named_with_the_fix(tmp_path, monkeypatch, dam
     monkeypatch.setattr(data.loading, "EMBEDDED_ZIP", copy)
     with pytest.raises(data.DataError, match=rf"embedded subset {copy} is missing or damaged.*Reinstall cnnlib"):
         data.load_cifar10("embedded", verbose=False)
+
+
+def test_held_out_trains_on_the_first_images_and_tests_on_every_other():
+    cifar = data.load_cifar10("embedded", device="cpu", verbose=False)
+    small = cifar.held_out(500)
+    assert len(small.train_labels) == 500 and len(small.test_labels) == 3000 - 500 + 1000
+    assert torch.equal(small.train_images, cifar.train_images[:500])
+    assert torch.equal(small.test_images[:2500], cifar.train_images[500:])
+    assert torch.equal(small.test_labels[2500:], cifar.test_labels)
+    assert "500 images to train on, the other 3,500 held out" in small.source

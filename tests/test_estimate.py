@@ -47,6 +47,8 @@ def test_seconds_add_up_the_epochs_from_the_rates():
     assert estimate.seconds(probe, 4, 10, 64, 200, test_flip=True) == pytest.approx(4 * (10 + 4 + 0.5))
     assert estimate.seconds(probe, 4, 10, 64, 200, done_fraction=0.75) == pytest.approx(12.5)
     assert estimate.seconds(probe, 1, 10, 64, 200, multiply_adds=2000) == pytest.approx(2 * 12 + 0.5)
+    # scored after epochs 2 and 4 of 4 (and not 1 and 3): two evaluations of 2 s
+    assert estimate.seconds(probe, 4, 10, 64, 200, evaluate_every=2) == pytest.approx(4 * 10.5 + 2 * 2)
 
 
 def test_one_probe_serves_a_family_and_a_finished_run_costs_nothing(small_data, monkeypatch, tmp_path):

@@ -233,3 +233,11 @@ def test_fit_leaves_torchs_thread_count_as_it_found_it(small_data):
     before = torch.get_num_threads()
     train.fit(tiny_model(), small_data, epochs=1, lr=0.05, batch_size=64, progress=False, verbose=False)
     assert torch.get_num_threads() == before
+
+
+def test_evaluate_every_scores_the_test_split_only_every_so_many_epochs_and_after_the_last(small_data):
+    history = train.fit(tiny_model(), small_data, epochs=5, lr=0.05, batch_size=64, evaluate_every=2,
+                        progress=False, verbose=False)
+    assert [a is not None for a in history.test_acc] == [False, True, False, True, True]
+    assert history.final["test_acc"] is not None and history.finished
+    assert repr(history).startswith("History(5 epochs")

@@ -46,6 +46,16 @@ class Cifar10:
             self.source, self.classes,
         )
 
+    def held_out(self, train):
+        """Train on the first `train` training images, test on every other image of the set (the
+        rest of the training split and the whole test split): a small training set, scored on as
+        many images it never saw as there are."""
+        return Cifar10(self.train_images[:train], self.train_labels[:train],
+                       torch.cat([self.train_images[train:], self.test_images]),
+                       torch.cat([self.train_labels[train:], self.test_labels]),
+                       f"{self.source}; {train:,} images to train on, the other "
+                       f"{len(self.train_labels) - train + len(self.test_labels):,} held out", self.classes)
+
     def fingerprint(self):
         """What tells this data from other data, for a checkpoint to check before it resumes:
         the split sizes and a hash of every label and of the first training images' pixels."""

@@ -92,14 +92,14 @@ def _now(device):
 
 
 def seconds(probe_, epochs, steps_per_epoch, batch_size, test_images, test_flip=False, done_fraction=0.0,
-            multiply_adds=None):
+            multiply_adds=None, evaluate_every=1):
     """The seconds a run of this size takes, from a probe of its model (or of a model of the same
     family, such as ResNet-20 for ResNet-56, with this one's `multiply_adds` per image)."""
     macs = multiply_adds or probe_.multiply_adds
-    per_epoch = (3 * macs * batch_size * steps_per_epoch / probe_.train_rate
-                 + (2 if test_flip else 1) * macs * test_images / probe_.eval_rate
-                 + probe_.epoch_overhead)
-    return epochs * per_epoch * (1 - done_fraction)
+    training = 3 * macs * batch_size * steps_per_epoch / probe_.train_rate + probe_.epoch_overhead
+    scoring = (2 if test_flip else 1) * macs * test_images / probe_.eval_rate
+    evaluations = sum(1 for e in range(1, epochs + 1) if e % evaluate_every == 0 or e == epochs)
+    return (epochs * training + evaluations * scoring) * (1 - done_fraction)
 
 
 def duration(seconds_):

@@ -106,12 +106,15 @@ def sgd(model, lr, momentum=0.9, weight_decay=5e-4):
 
 def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.9,
         label_smoothing=0.0, augment=True, schedule="linear", warmup=0.15, precision="auto", test_flip=False,
-        on_epoch=None, checkpoint=None, resume=False, checkpoint_minutes=10, identity=None,
+        evaluate_every=1, on_epoch=None, checkpoint=None, resume=False, checkpoint_minutes=10, identity=None,
         progress=True, verbose=True, name=None):
     """Train `model` on `cifar` (a Cifar10 on the training device) and return a History.
 
     precision: "auto" (by device, see autocast_dtype) or "fp32", "bf16", "fp16".
     test_flip: score the test split with flip test-time augmentation (see evaluate).
+    evaluate_every: score the test split after every this many epochs, and after the last
+    (the other epochs' test_loss and test_acc are None): for a test split much larger than
+    the training set, where scoring it every epoch would cost more than training.
     on_epoch(history, model) is called after each epoch (for measurements
     during training); what it returns is kept in history.measurements.
     checkpoint: a path where the run's state is saved after every epoch, every
@@ -141,7 +144,7 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
     settings = checkpoints.plain(dict(
         epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, momentum=momentum,
         label_smoothing=label_smoothing, augment=augment, schedule=schedule, warmup=warmup, precision=precision,
-        test_flip=test_flip, model=type(model).__name__, data=cifar.fingerprint(), **(identity or {})), "settings")
+        test_flip=test_flip, evaluate_every=evaluate_every, model=type(model).__name__, data=cifar.fingerprint(), **(identity or {})), "settings")
     processes = distributed.size()
     if processes > 1:
         settings["processes"] = processes
@@ -239,29 +242,33 @@ def fit(model, cifar, epochs, lr, batch_size=128, weight_decay=5e-4, momentum=0.
                 seconds = current.elapsed()
                 step_loss, step_acc = current.step_values()
                 start = time.perf_counter()
-                score = evaluate(model, cifar, precision=precision, flip=test_flip) if distributed.is_main() else None
-                score = distributed.from_main(score)
+                score = None
+                if epoch == epochs or epoch % evaluate_every == 0:
+                    score = evaluate(model, cifar, precision=precision, flip=test_flip) if distributed.is_main() else None
+                    score = distributed.from_main(score)
                 history.eval_seconds.append(time.perf_counter() - start)
                 history.epoch.append(epoch)
                 history.train_loss.append(sum(step_loss) / len(step_loss))
                 history.train_acc.append(sum(step_acc) / len(step_acc))
-                history.test_loss.append(score.loss)
-                history.test_acc.append(score.accuracy)
+                history.test_loss.append(score.loss if score else None)
+                history.test_acc.append(score.accuracy if score else None)
                 history.lr.append(learning_rate(step - 1, total_steps, lr, warmup, schedule))
                 history.seconds.append(seconds)
                 history.images_per_second.append(len(step_loss) * batch_size / seconds)
                 history.step_loss += step_loss
                 history.step_acc += step_acc
-                if not (math.isfinite(history.train_loss[-1]) and math.isfinite(score.loss)):
+                if not (math.isfinite(history.train_loss[-1]) and (score is None or math.isfinite(score.loss))):
                     history.diverged = True
                     model.load_state_dict(last_finite)
-                    _say(f"{label}: training diverged in epoch {epoch} (train loss {history.train_loss[-1]:.3g}, "
-                         f"test loss {score.loss:.3g}); stopped, and the weights of the last finite epoch "
+                    test = f", test loss {score.loss:.3g}" if score else ""
+                    _say(f"{label}: training diverged in epoch {epoch} (train loss {history.train_loss[-1]:.3g}"
+                         f"{test}); stopped, and the weights of the last finite epoch "
                          f"({epoch - 1}) are back in the model. A smaller learning rate (lr) usually helps.")
                     save(complete=True)
                     break
                 last_finite = _weights_copy(model)
-                bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.3f}", test_acc=f"{score.accuracy:.1%}")
+                bar.set_postfix(epoch=epoch, loss=f"{history.train_loss[-1]:.3f}",
+                                test_acc=f"{score.accuracy:.1%}" if score else "-")
                 report(history)
                 if on_epoch is not None:
                     history.measurements.append(checkpoints.plain(on_epoch(history, model), "what on_epoch returned"))
@@ -404,8 +411,9 @@ def _epoch_reporter(epochs, lines=10):
     def report(history):
         f = history.final
         if f["epoch"] % every == 0 or f["epoch"] == epochs:
+            test = f"{f['test_acc']:6.1%}" if f["test_acc"] is not None else "     -"
             _say(f"  epoch {f['epoch']:>3}/{epochs}  train loss {f['train_loss']:.3f}  "
-                 f"train acc {f['train_acc']:6.1%}  test acc {f['test_acc']:6.1%}  "
+                 f"train acc {f['train_acc']:6.1%}  test acc {test}  "
                  f"{f['seconds']:6.1f} s  {f['images_per_second']:8,.0f} img/s")
 
     return report
