@@ -235,7 +235,8 @@ def build(recipe, seed=0):
 
 
 def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoint="auto", resume=True,
-        checkpoint_minutes=10, on_epoch=None, progress=True, verbose=True, announce=None, **overrides):
+        checkpoint_minutes=10, on_epoch=None, score_training=False, progress=True, verbose=True, announce=None,
+        **overrides):
     """Build the recipe `name` for `mode`, train it on `cifar` with `seed`, and record the result.
 
     `overrides` change the recipe's fields (epochs=3, lr=0.1, options={"width": 8}, ...);
@@ -246,6 +247,8 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
     was stopped or killed, and load a finished run instead of training it
     again; resume=False trains from the start and replaces the checkpoint.
     announce: say how long it will take before it starts (default: when verbose; see `plan`).
+    score_training: after training, score the training split without augmentation (what a
+    claim about training error compares); kept in history.meta["train_score"] and the record.
     Returns a Run. If training is stopped, the Run holds what finished.
     """
     recipe = get(name, mode).replace(**overrides)
@@ -263,6 +266,9 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
                         checkpoint_minutes=checkpoint_minutes,
                         identity={"recipe": recipe.to_dict(), "seed": seed}, **recipe.fit_options())
     history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
+    if score_training and history.epoch:
+        score = train.evaluate(model, cifar, split="train", precision=recipe.precision)
+        history.meta["train_score"] = {"loss": score.loss, "accuracy": score.accuracy}
     recorded = record and distributed.is_main()  # with several processes, rank 0 records the run once
     entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if recorded else None
     return Run(label, recipe, model, history, seed, entry)
@@ -282,6 +288,25 @@ class Job:
 
 def job(name, seed=0, **overrides):
     return Job(name, seed, overrides)
+
+
+def seed_spread(job_, value, mode=None, seeds=range(5), label=None):
+    """The Spread (cnnlib.claims) of one value across the seeds of a job's setting, from the
+    shipped reference records of those seeds (scripts/seed_spreads.py trains and ships them), or
+    None where fewer than two are shipped. value: a record's field ("test_acc"), or
+    "train_score" (the unaugmented training split's accuracy, see run's score_training)."""
+    from .claims import Spread
+
+    recipe = job_.recipe(mode)
+    found = []
+    for seed in seeds:
+        name = recipe.record_name(seed)
+        record = results.reference(name, label or recipe.mode)
+        if record is not None:
+            found.append(record["train_score"]["accuracy"] if value == "train_score" else record[value])
+    if len(found) < 2:
+        return None
+    return Spread.of(found, source=f"{len(found)} seeds of {recipe.record_name()}, shipped reference records")
 
 
 def run_all(jobs, cifar, mode=None, **options):

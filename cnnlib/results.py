@@ -124,6 +124,7 @@ def record(recipe, model, history, seed=0, notebook=None):
         "test_acc": final["test_acc"],
         "train_acc": final["train_acc"],
         "test_images": history.meta.get("test_images"),
+        "train_score": history.meta.get("train_score"),
         "epochs": len(history),
         "train_seconds": round(history.train_seconds, 2),
         "eval_seconds": round(sum(history.eval_seconds), 2),
@@ -192,10 +193,10 @@ def load_all():
 
 def references(mode=None):
     """The shipped reference records: {"full-nvidia-h100-80gb-hbm3": {name: record}, ...},
-    only those of `mode` when it is given."""
+    only those of `mode` (a mode, or a whole label such as "cpu-reference") when it is given."""
     found = {}
     for path in sorted(REFERENCES.glob("*.json")):
-        if mode is None or path.stem.startswith(f"{mode}-"):
+        if mode is None or path.stem == mode or path.stem.startswith(f"{mode}-"):
             found[path.stem] = load_record(path)
     return found
 

@@ -1,5 +1,6 @@
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -132,3 +133,17 @@ def test_command_line_stopped_with_sigterm_keeps_its_finished_epochs(tmp_path):
 def test_python_dash_m_cnnlib_runs():
     result = subprocess.run([sys.executable, "-m", "cnnlib", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "RECIPE" in result.stdout
+
+
+def test_a_seed_spread_comes_from_the_shipped_records_of_the_settings_seeds(small_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    job = recipes.job("baseline", epochs=1, options={"width": 4})
+    assert recipes.seed_spread(job, "test_acc", "quick") is None  # nothing shipped
+    runs = [recipes.run("baseline", small_data, seed=s, mode="quick", epochs=1, options={"width": 4},
+                        score_training=True, progress=False, verbose=False) for s in range(3)]
+    assert all(0 <= r.record["train_score"]["accuracy"] <= 1 for r in runs)
+    results.publish("quick", "cpu")
+    spread = recipes.seed_spread(job, "train_score", "quick")
+    values = [r.record["train_score"]["accuracy"] for r in runs]
+    assert spread.seeds == 3 and spread.sd == pytest.approx(statistics.stdev(values))
+    assert recipes.seed_spread(job, "test_acc", "quick").seeds == 3
