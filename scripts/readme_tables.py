@@ -5,7 +5,10 @@
 
 The tables sit between `<!-- results:MODE -->` and `<!-- /results:MODE -->`
 (MODE is quick or full) and are made from cnnlib/references/MODE-*.json
-(cnnlib.results.references), one table per device.
+(cnnlib.results.references), one table per device; the claims table sits
+between `<!-- results:claims -->` and its end, made from the recorded claim
+checks (cnnlib/references/claims/quick-cpu.json, the stored notebooks' run,
+and claims/cpu-reference.json, scripts/cpu_references.py's runs).
 """
 import argparse
 import pathlib
@@ -36,8 +39,40 @@ def table(records):
                  formats={"test accuracy (%)": ".1f", "training time (s)": ".1f", "images/s": ",.0f"}).markdown()
 
 
+def claims_block():
+    """Every experiment row of the notebooks' claim checks: measured in the stored quick run, its
+    verdict there, and the verdict of the CPU reference, where one is recorded."""
+    quick, reference = results.claim_references("quick-cpu"), results.claim_references("cpu-reference")
+    if not quick and not reference:
+        return "No claim check recorded yet: run `python scripts/store_notebooks.py --publish`.\n"
+    rows = []
+    for notebook in sorted(set(quick) | set(reference)):
+        mine = {(r["claim"], r.get("aspect", "")): r for r in quick.get(notebook, {}).get("rows", [])}
+        theirs = {(r["claim"], r.get("aspect", "")): r for r in reference.get(notebook, {}).get("rows", [])}
+        for key in [k for k in mine if mine[k]["kind"] == "experiment"] + \
+                   [k for k in theirs if k not in mine and theirs[k]["kind"] == "experiment"]:
+            row, ref = mine.get(key), theirs.get(key)
+            rows.append([key[0] + (f" ({key[1]})" if key[1] else ""), notebook,
+                         row["measured"] if row else (ref["measured"] if ref else None),
+                         _verdict(row), _verdict(ref, with_measured=True)])
+    table = Table(["claim", "notebook", "what was measured (quick mode)", "verdict, quick mode",
+                   "verdict, CPU reference"], rows).markdown()
+    dates = sorted({e["recorded"] for e in [*quick.values(), *reference.values()]})
+    return (f"Recorded {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "") + "; every row is an "
+            "experiment (the demonstrations are in the notebooks' claim checks).\n\n" + table)
+
+
+def _verdict(row, with_measured=False):
+    if row is None:
+        return "not recorded"
+    text = row["verdict"] + (f": {row['detail']}" if row.get("detail") else "")
+    return text + (f" ({row['measured']})" if with_measured else "")
+
+
 def block(mode):
     """The markdown for one mode: a table per reference file, each with its device, dates and data."""
+    if mode == "claims":
+        return claims_block()
     found = results.references(mode)
     if not found:
         return NONE_YET[mode]

@@ -102,3 +102,26 @@ def test_a_full_mode_table_from_a_cpu_alone_says_no_gpu_reference_exists_yet(mon
 
 def test_the_readme_has_no_number_left_to_measure():
     assert "MEASURE-" not in (ROOT / "README.md").read_text()
+
+
+def test_the_claims_table_puts_the_quick_verdict_beside_the_cpu_references(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "scripts" / "readme_tables.py")
+    readme_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_tables)
+    row = dict(claim="S-1", kind="experiment", aspect="", measured="plain-56 minus plain-20: +16.7 points",
+               verdict="holds", verdict_korean="성립", detail="")
+    shown = dict(row, claim="S-4", kind="demonstration", measured="BN after every convolution")
+    undecided = dict(row, claim="S-3", measured="+1.0 points", verdict="inconclusive at this budget",
+                     detail="the difference is within the noise")
+    decided = dict(undecided, measured="+2.1 points, noise ±1.0", verdict="holds", detail="")
+    recorded = {"quick-cpu": {"05_resnet": {"recorded": "2026-12-03", "rows": [row, shown, undecided]}},
+                "cpu-reference": {"05_resnet": {"recorded": "2026-12-04", "rows": [decided]}}}
+    monkeypatch.setattr(readme_tables.results, "claim_references", lambda label: recorded.get(label, {}))
+    text = readme_tables.block("claims")
+    assert "S-4" not in text  # demonstrations stay in the notebooks
+    assert "| S-1 | 05_resnet | plain-56 minus plain-20: +16.7 points | holds | not recorded |" in text
+    assert ("| S-3 | 05_resnet | +1.0 points | inconclusive at this budget: the difference is within the noise "
+            "| holds (+2.1 points, noise ±1.0) |") in text
+    assert text.startswith("Recorded 2026-12-03 to 2026-12-04")
