@@ -290,23 +290,53 @@ def job(name, seed=0, **overrides):
     return Job(name, seed, overrides)
 
 
+def recorded(job_, mode=None, label=None):
+    """The shipped reference record of a job (its recipe, overrides and seed), or None."""
+    recipe = job_.recipe(mode)
+    return results.reference(recipe.record_name(job_.seed), label or recipe.mode)
+
+
+def _value(record, value):
+    """A record's field ("test_acc"), or "train_score": its unaugmented training split's accuracy."""
+    return record["train_score"]["accuracy"] if value == "train_score" else record[value]
+
+
 def seed_spread(job_, value, mode=None, seeds=range(5), label=None):
     """The Spread (cnnlib.claims) of one value across the seeds of a job's setting, from the
-    shipped reference records of those seeds (scripts/seed_spreads.py trains and ships them), or
-    None where fewer than two are shipped. value: a record's field ("test_acc"), or
-    "train_score" (the unaugmented training split's accuracy, see run's score_training)."""
+    shipped reference records of those seeds (scripts/recorded_runs.py trains and ships them), or
+    None where fewer than two are shipped. value: as in `_value`."""
     from .claims import Spread
 
-    recipe = job_.recipe(mode)
-    found = []
-    for seed in seeds:
-        name = recipe.record_name(seed)
-        record = results.reference(name, label or recipe.mode)
-        if record is not None:
-            found.append(record["train_score"]["accuracy"] if value == "train_score" else record[value])
+    found = [_value(r, value) for r in (recorded(Job(job_.name, s, job_.overrides), mode, label) for s in seeds)
+             if r is not None]
     if len(found) < 2:
         return None
-    return Spread.of(found, source=f"{len(found)} seeds of {recipe.record_name()}, shipped reference records")
+    return Spread.of(found, source=f"{len(found)} seeds of {job_.recipe(mode).record_name()}, shipped records")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A learning-rate sweep read from shipped records: the value at each rate, the best rate, and
+    whether the best is bracketed (a rate on either side was tried), as a sweep must be."""
+
+    values: dict  # {lr: value}, for the rates whose run is shipped
+    best: Optional[float]
+    bracketed: bool
+
+
+def sweep(name, rates, value, mode=None, seed=100, higher_is_better=True, label=None, **overrides):
+    """The recorded sweep of recipe `name` over `rates` (seed 100 by default: not the seeds the
+    compared runs train with, so a rate is not chosen on the runs it is judged by)."""
+    values = {}
+    for lr in rates:
+        record = recorded(Job(name, seed, {**overrides, "lr": lr}), mode, label)
+        if record is not None:
+            values[lr] = _value(record, value)
+    if not values:
+        return Sweep({}, None, False)
+    best = (max if higher_is_better else min)(values, key=values.get)
+    tried = sorted(values)
+    return Sweep(values, best, tried[0] < best < tried[-1])
 
 
 def run_all(jobs, cifar, mode=None, **options):

@@ -147,3 +147,19 @@ def test_a_seed_spread_comes_from_the_shipped_records_of_the_settings_seeds(smal
     values = [r.record["train_score"]["accuracy"] for r in runs]
     assert spread.seeds == 3 and spread.sd == pytest.approx(statistics.stdev(values))
     assert recipes.seed_spread(job, "test_acc", "quick").seeds == 3
+
+
+def test_a_recorded_sweep_names_its_best_rate_and_whether_a_rate_on_each_side_was_tried(small_data, tmp_path,
+                                                                                        monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    options = dict(epochs=1, options={"width": 4})
+    assert recipes.sweep("baseline", (0.01, 0.1), "test_acc", "quick", **options) == recipes.Sweep({}, None, False)
+    for lr in (0.003, 0.03, 0.3):
+        recipes.run("baseline", small_data, seed=100, mode="quick", lr=lr, progress=False, verbose=False, **options)
+    results.publish("quick", "cpu")
+    found = recipes.sweep("baseline", (0.003, 0.03, 0.3), "test_acc", "quick", **options)
+    assert set(found.values) == {0.003, 0.03, 0.3} and found.best in found.values
+    assert found.bracketed == (found.best == 0.03)
+    edge = recipes.sweep("baseline", (0.003, 0.03), "test_acc", "quick", **options)
+    assert not edge.bracketed  # the best of two is always on an edge
+    assert recipes.recorded(recipes.job("baseline", 100, lr=0.03, **options), "quick")["seed"] == 100

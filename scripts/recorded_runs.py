@@ -1,0 +1,68 @@
+"""The runs a notebook reads instead of training: seed spreads and learning-rate sweeps.
+
+    python scripts/recorded_runs.py                # every setting below, then publish
+    python scripts/recorded_runs.py --no-publish
+
+Two things a quick notebook cannot afford to train each time, and must not
+type in by hand: the spread of a setting's seeds (by the course's noise rule
+one seed decides on a rate only with it; cnnlib.claims.Spread) and a sweep
+of learning rates at the budget the notebook compares (each arm's own rate,
+from a sweep that brackets its best). This command trains the runs below on
+the embedded subset in quick mode, as the notebook would (scoring the
+training split too), and merges their records into the shipped quick
+references (cnnlib/references/quick-cpu.json), where
+cnnlib.recipes.seed_spread and cnnlib.recipes.sweep find them. Its trainings
+checkpoint after every epoch in a persistent folder (default
+~/.cache/cnnlib/recorded-runs), so a stopped run continues where it left off
+when the command runs again.
+"""
+import argparse
+import os
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# (notebook, recipe name, overrides, seeds, rates): each setting is trained at every seed and, where
+# rates are given, at every rate (a sweep); rates=None keeps the overrides' or the recipe's rate.
+RUNS = []
+
+
+def jobs():
+    from cnnlib import recipes
+
+    found = []
+    for notebook, name, overrides, seeds, rates in RUNS:
+        for lr in rates or [None]:
+            changes = {**overrides, **({"lr": lr} if lr is not None else {})}
+            found += [(notebook, recipes.job(name, seed, **changes)) for seed in seeds]
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=pathlib.Path, default=None,
+                        help="where the runs go (default ~/.cache/cnnlib/recorded-runs)")
+    parser.add_argument("--no-publish", action="store_true")
+    args = parser.parse_args(argv)
+    from cnnlib import config
+
+    folder = (args.results or config.data_folder() / "recorded-runs").expanduser().resolve()
+    os.environ["CNNLIB_RESULTS"] = str(folder)
+    from cnnlib import data, recipes, results
+
+    cifar = data.load_cifar10("embedded", mode="quick")
+    for notebook in dict.fromkeys(n for n, _ in jobs()):
+        mine = [job for n, job in jobs() if n == notebook]
+        for run in recipes.run_all(mine, cifar, "quick", notebook=notebook, score_training=True, progress=False):
+            print(f"{run.name}: test accuracy {run.history.final['test_acc']:.1%}, training accuracy "
+                  f"{run.history.meta['train_score']['accuracy']:.1%}", flush=True)
+    if not args.no_publish:
+        for path in results.publish("quick", "cpu", folder / "quick-cpu"):
+            print(f"published {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
