@@ -264,6 +264,15 @@ def compare(claimed, other, n, n_other=None, seeds=None, seeds_other=None, sprea
     return _difference(claimed - other, terms, "points")
 
 
+def compare_to(level, measured, n, spread=None):
+    """`level - measured` for a rate measured on n images against a fixed level that is not
+    measured (chance, say): the noise is the measured side's alone."""
+    if not 0 <= measured <= 1 or n < 1:
+        raise ValueError(f"compare_to takes a rate in [0, 1] on at least one image, got {measured}, n={n}")
+    terms = [(measured * (1 - measured) / n, math.inf)] + ([(spread.sd ** 2, spread.seeds - 1)] if spread else [])
+    return _difference(level - measured, terms, "points")
+
+
 def compare_seeds(claimed, other, unit=""):
     """The difference of the means of two per-seed measurements that are not rates
     (e.g. steps to reach a target), with the standard error from their spread.
@@ -388,7 +397,7 @@ class ClaimCheck:
             verdict, detail = CORRECTED, correction
         else:
             verdict, detail = DOES_NOT_HOLD, ""
-        return self._add(ClaimRow(_known(claim_id), DEMONSTRATION, aspect, shown, verdict, detail))
+        self._add(ClaimRow(_known(claim_id), DEMONSTRATION, aspect, shown, verdict, detail))
 
     def experiment(self, claim_id, measured, differences, correction=None, given=None, aspect="",
                    reference=None):
@@ -426,7 +435,7 @@ class ClaimCheck:
         if reference is None and self.reference:
             reference = results.describe_claim(claim_id, aspect, self.reference, notebook=self.notebook)
         row = ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, verdict, detail, reference or "")
-        return self._add(row)
+        self._add(row)
 
     def not_trained(self, claim_id, missing, aspect=""):
         """An experiment row for a run that did not train in this session (the stop button):
@@ -434,8 +443,16 @@ class ClaimCheck:
         measured = f"not measured: {', '.join(missing)} did not train in this run (stopped); run the notebook again"
         reference = results.describe_claim(claim_id, aspect, self.reference, notebook=self.notebook) \
             if self.reference else ""
-        return self._add(ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, INCONCLUSIVE,
+        self._add(ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, INCONCLUSIVE,
                                   "not measured in this run", reference))
+
+    def needs(self, claim_id, trained, names, aspect=""):
+        """True when every run in `names` is in `trained` ({name: run}); otherwise add the row that
+        says which did not train (`not_trained`) and return False."""
+        missing = [name for name in names if name not in trained]
+        if missing:
+            self.not_trained(claim_id, missing, aspect)
+        return not missing
 
     def save(self, mode=None, device=None):
         """Record the rows (in the learner's results folder, beside the runs' records) under the
@@ -447,19 +464,23 @@ class ClaimCheck:
         return results.record_claims(self.notebook, rows, mode, device)
 
     def _add(self, row):
-        self.rows.append(row)
-        return row
+        self.rows.append(row)  # nothing returned: a notebook cell that ends with a row shows no repr
 
     def verdicts(self):
         """{claim ID: verdict} (the last row of each ID)."""
         return {row.claim_id: row.verdict for row in self.rows}
+
+    def ordered(self):
+        """The rows in the order of the notes (claims.md), whatever order the cells added them in."""
+        order = list(CLAIMS)
+        return sorted(self.rows, key=lambda row: order.index(row.claim_id))
 
     def table(self):
         with_reference = any(row.reference for row in self.rows)
         headers = ["claim", "노트 원문 (the note)", "in English", "kind", "shown or measured", "verdict (판정)"]
         headers += ["recorded reference (기록된 참고값)"] if with_reference else []
         rows = []
-        for row in self.rows:
+        for row in self.ordered():
             kind = KIND_NAMES[row.kind] + (f" ({ASPECT_NAMES.get(row.aspect, row.aspect)})" if row.aspect else "")
             english = row.claim.english + (f" [{row.claim.remark}]" if row.claim.remark else "")
             cells = [row.claim_id, row.claim.note, english, kind, row.measured, row.verdict_text]
@@ -468,7 +489,7 @@ class ClaimCheck:
 
     def __str__(self):
         lines = [self.title]
-        for row in self.rows:
+        for row in self.ordered():
             lines.append(f"{row.claim_id:4} {row.kind:13} {row.verdict_text}\n"
                          f"     노트:     {row.claim.note}\n"
                          f"     claim:    {row.claim.english}\n"

@@ -43,7 +43,8 @@ def test_quantities_that_are_not_rates_need_several_seeds():
     (0.70, 0.50, claims.HOLDS), (0.50, 0.70, claims.NOT_REPRODUCED), (0.51, 0.50, claims.INCONCLUSIVE)])
 def test_an_experiment_gives_each_verdict_from_made_up_measurements(claimed, other, verdict):
     check = claims.ClaimCheck()
-    row = check.experiment("R-2", "made up", claims.compare(claimed, other, n=1000))
+    check.experiment("R-2", "made up", claims.compare(claimed, other, n=1000))
+    row = check.rows[-1]
     assert row.verdict == verdict and row.kind == claims.EXPERIMENT
 
 
@@ -51,23 +52,30 @@ def test_an_experiment_with_several_differences_needs_all_of_them():
     check = claims.ClaimCheck()
     clear, noise, against = (claims.compare(0.7, 0.5, 1000), claims.compare(0.51, 0.5, 1000),
                              claims.compare(0.5, 0.7, 1000))
-    assert check.experiment("S-1", "", [clear, clear]).verdict == claims.HOLDS
-    assert check.experiment("S-1", "", [clear, noise]).verdict == claims.INCONCLUSIVE
-    assert check.experiment("S-1", "", [clear, against]).verdict == claims.NOT_REPRODUCED
-    corrected = check.experiment("S-1", "", [clear, against], correction="the right figure")
+    check.experiment("S-1", "", [clear, clear])
+    assert check.rows[-1].verdict == claims.HOLDS
+    check.experiment("S-1", "", [clear, noise])
+    assert check.rows[-1].verdict == claims.INCONCLUSIVE
+    check.experiment("S-1", "", [clear, against])
+    assert check.rows[-1].verdict == claims.NOT_REPRODUCED
+    check.experiment("S-1", "", [clear, against], correction="the right figure")
+    corrected = check.rows[-1]
     assert corrected.verdict == claims.CORRECTED and "the right figure" in corrected.verdict_text
 
 
 def test_a_precondition_that_fails_makes_the_experiment_inconclusive_and_says_why():
     check = claims.ClaimCheck()
-    row = check.experiment("A-6", "", claims.compare(0.7, 0.5, 1000), given=(False, "no variant overfits yet"))
+    check.experiment("A-6", "", claims.compare(0.7, 0.5, 1000), given=(False, "no variant overfits yet"))
+    row = check.rows[-1]
     assert row.verdict == claims.INCONCLUSIVE and "no variant overfits yet" in row.verdict_text
 
 
 def test_demonstrations_are_labelled_as_shown_never_as_measured():
     check = claims.ClaimCheck()
-    shown = check.demonstration("V-3", "two 3x3 see 5x5", holds=True)
-    corrected = check.demonstration("V-4", "25/18 = 1.39x", holds=False, correction="1.39x, not 1.5x")
+    check.demonstration("V-3", "two 3x3 see 5x5", holds=True)
+    shown = check.rows[-1]
+    check.demonstration("V-4", "25/18 = 1.39x", holds=False, correction="1.39x, not 1.5x")
+    corrected = check.rows[-1]
     assert shown.verdict == claims.SHOWN and shown.kind == claims.DEMONSTRATION
     assert corrected.verdict == claims.CORRECTED and "1.39x" in corrected.verdict_text
     text = str(check)
@@ -132,9 +140,11 @@ def test_a_measurement_against_the_claim_is_not_reproduced_even_when_a_precondit
     # well beyond the noise. That is a measurement against the claim in this setting, not noise.
     check = claims.ClaimCheck()
     against = claims.compare(0.50, 0.64, n=1000)
-    row = check.experiment("A-6", "made up", against, given=(False, "the variant without dropout does not overfit"))
+    check.experiment("A-6", "made up", against, given=(False, "the variant without dropout does not overfit"))
+    row = check.rows[-1]
     assert row.verdict == claims.NOT_REPRODUCED and "does not overfit" in row.verdict_text
-    supporting = check.experiment("A-6", "", claims.compare(0.64, 0.50, 1000), given=(False, "no overfitting"))
+    check.experiment("A-6", "", claims.compare(0.64, 0.50, 1000), given=(False, "no overfitting"))
+    supporting = check.rows[-1]
     assert supporting.verdict == claims.INCONCLUSIVE
 
 
@@ -151,3 +161,21 @@ def test_a_spread_measured_once_lets_one_seed_decide_with_its_degrees_of_freedom
     assert with_spread.supports and with_spread.t > 2
     with pytest.raises(ValueError, match="two seeds"):
         claims.Spread.of([0.5])
+
+
+def test_a_rate_against_a_fixed_level_counts_only_the_measured_sides_noise():
+    below = claims.compare_to(0.9, 0.8, 1000)
+    assert below.value == pytest.approx(0.1)
+    assert below.standard_error == pytest.approx((0.8 * 0.2 / 1000) ** 0.5)
+    spread = claims.Spread(0.02, 5)
+    assert claims.compare_to(0.9, 0.8, 1000, spread=spread).dof < float("inf")
+
+
+def test_rows_are_shown_in_the_order_of_the_notes_and_a_missing_run_is_named():
+    check = claims.ClaimCheck()
+    check.demonstration("S-4", "shown", holds=True)
+    assert not check.needs("S-1", {"plain20": None}, ("plain20", "plain56"))
+    assert check.needs("S-2", {"plain56": None, "resnet56": None}, ("plain56", "resnet56"))
+    assert [row.claim_id for row in check.ordered()] == ["S-1", "S-4"]
+    assert "plain56 did not train" in check.rows[-1].measured
+    assert str(check).index("S-1") < str(check).index("S-4")

@@ -143,9 +143,11 @@ def test_a_claim_check_is_recorded_published_and_shown_beside_a_learners_row():
     line = results.describe_claim("S-1", label="cpu-reference", notebook="05_resnet")
     assert line.startswith("holds · 성립") and "+19.5 points" in line and "not measured now" in line
     learner = claims.ClaimCheck("Claim check (learner)", notebook="05_resnet")
-    row = learner.experiment("S-1", "a short run", claims.compare(0.62, 0.61, 1000))
+    learner.experiment("S-1", "a short run", claims.compare(0.62, 0.61, 1000))
+    row = learner.rows[-1]
     assert row.verdict == claims.INCONCLUSIVE and row.reference == line  # the recorded row beside
     assert results.describe_claim("S-1", notebook="02_alexnet") == ""  # nothing shipped for that notebook
     assert "without it" in results.describe_claim("S-2", notebook="05_resnet")
-    missing = learner.not_trained("S-3", ["resnet56"])
+    assert not learner.needs("S-3", {"resnet20": None}, ("resnet20", "resnet56"))
+    missing = learner.rows[-1]
     assert missing.verdict == claims.INCONCLUSIVE and "resnet56 did not train" in missing.measured

@@ -1,0 +1,91 @@
+"""A trained run's scores, as an experiment row of a claim check compares them.
+
+    plain56 = scores.of(runs["plain56"], "train_error")   # a Score: the rate, its images, its seed spread
+    claims.compare(...) by way of scores.versus(plain56, plain20)
+
+A Score is one run's rate (an accuracy or an error) with the number of
+images it was measured on and, where the course ships the records of several
+seeds of the same setting, their spread (recipes.seed_spread): with it one
+seed of a setting can decide under the noise rule (cnnlib.claims), without
+it the binomial noise alone is counted and the row says so.
+
+The rates:
+    train_error, train_acc   the training split scored after training, without
+                             augmentation (recipes.run(score_training=True))
+    test_error, test_acc     the test split after the last epoch
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+from . import claims, recipes
+
+RATES = ("train_error", "train_acc", "test_error", "test_acc")
+CHANCE = 0.9  # the error of a guess among CIFAR-10's ten classes
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str       # the run's recorded name
+    rate: str       # one of RATES
+    value: float
+    images: int
+    spread: Optional[claims.Spread] = None
+
+    def __str__(self):
+        return f"{self.value:.1%}"
+
+
+def of(run, rate, spreads=True):
+    """The Score `rate` of a recipes.Run; spreads: look up the seed spread shipped for its setting."""
+    if rate not in RATES:
+        raise ValueError(f"unknown rate {rate!r}: use one of {', '.join(RATES)}")
+    history = run.history
+    if rate.startswith("train"):
+        score = history.meta.get("train_score")
+        if score is None:
+            raise ValueError(f"{run.name} was not scored on its training split: train it with "
+                             "recipes.run(..., score_training=True)")
+        accuracy, images, recorded_as = score["accuracy"], score["images"], "train_score"
+    else:
+        accuracy, images, recorded_as = history.final["test_acc"], history.meta["test_images"], "test_acc"
+    spread = recipes.spread_of(run.recipe, recorded_as) if spreads else None
+    value = 1 - accuracy if rate.endswith("error") else accuracy
+    return Score(run.name, rate, value, images, spread)
+
+
+def of_record(record, rate):
+    """The Score `rate` of a recorded run (a record of cnnlib.results, e.g. a shipped reference's)."""
+    if rate.startswith("train"):
+        accuracy, images = record["train_score"]["accuracy"], record["train_score"]["images"]
+    else:
+        accuracy, images = record["test_acc"], record["test_images"]
+    return Score(record["name"], rate, 1 - accuracy if rate.endswith("error") else accuracy, images)
+
+
+def versus(claimed, other):
+    """claimed minus other under the noise rule (claims.compare), with both sides' seed spreads:
+    pass the side the claim expects to be larger first. Two runs' rates, or one run's training and
+    test accuracy (its train-test gap)."""
+    if claimed.rate.split("_")[1] != other.rate.split("_")[1]:
+        raise ValueError(f"cannot compare {claimed.rate} with {other.rate}: compare accuracies or errors")
+    return claims.compare(claimed.value, other.value, claimed.images, other.images,
+                          spread=claimed.spread, spread_other=other.spread)
+
+
+def above_chance(score):
+    """How far a training or test error lies below chance (90 %), as a Difference: positive and
+    decided means the network has learned something, by the noise rule."""
+    if not score.rate.endswith("error"):
+        raise ValueError("above_chance takes an error rate")
+    return claims.compare_to(CHANCE, score.value, score.images, spread=score.spread)
+
+
+def noise_source(*scores_):
+    """One phrase saying where the noise of a comparison comes from."""
+    spreads = [s.spread for s in scores_ if s.spread is not None]
+    if len(spreads) == len(scores_):
+        seeds = min(s.seeds for s in spreads)
+        return f"binomial noise of the images plus the seed spread of each setting ({seeds}+ shipped seeds)"
+    if spreads:
+        return "binomial noise of the images, plus the seed spread where one is shipped"
+    return "binomial noise of the images only (no seed spread shipped for this setting)"

@@ -1,0 +1,73 @@
+import math
+import statistics
+
+import pytest
+
+from cnnlib import claims, data, recipes, results, scores, train
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=256, test=100)
+
+
+@pytest.fixture(autouse=True)
+def results_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
+    train.clear_stop()
+
+
+def run_of(small_data, seed=0, **overrides):
+    return recipes.run("baseline", small_data, seed=seed, mode="quick", epochs=1, options={"width": 4},
+                       score_training=True, progress=False, verbose=False, **overrides)
+
+
+def test_a_score_is_the_rate_its_images_and_no_spread_where_none_is_shipped(small_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    run = run_of(small_data)
+    error, accuracy = scores.of(run, "train_error"), scores.of(run, "test_acc")
+    assert error.value == pytest.approx(1 - run.history.meta["train_score"]["accuracy"])
+    assert error.images == len(small_data.train_labels) and accuracy.images == len(small_data.test_labels)
+    assert accuracy.value == run.history.final["test_acc"] and error.spread is None
+    # without a spread the noise is the binomial one of the two rates
+    other = scores.of(run_of(small_data, seed=1), "train_error")
+    expected = claims.compare(error.value, other.value, error.images, other.images)
+    assert scores.versus(error, other) == expected
+    assert "binomial noise of the images only" in scores.noise_source(error, other)
+
+
+def test_a_shipped_seed_spread_widens_the_noise(small_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    runs = [run_of(small_data, seed=s) for s in range(3)]
+    results.publish("quick", "cpu")
+    error = scores.of(runs[0], "train_error")
+    values = [r.history.meta["train_score"]["accuracy"] for r in runs]
+    assert error.spread.seeds == 3 and error.spread.sd == pytest.approx(statistics.stdev(values))
+    difference = scores.versus(error, error)
+    binomial_only = claims.compare(error.value, error.value, error.images, error.images)
+    assert difference.standard_error > binomial_only.standard_error and math.isfinite(difference.dof)
+
+
+def test_a_run_not_scored_on_its_training_split_is_named(small_data):
+    run = recipes.run("baseline", small_data, mode="quick", epochs=1, options={"width": 4}, record=False,
+                      progress=False, verbose=False)
+    with pytest.raises(ValueError, match="score_training=True"):
+        scores.of(run, "train_error")
+    with pytest.raises(ValueError, match="unknown rate"):
+        scores.of(run, "accuracy")
+
+
+def test_above_chance_counts_only_the_measured_sides_noise():
+    learned = scores.above_chance(scores.Score("plain56", "train_error", 0.817, 3000))
+    assert learned.value == pytest.approx(0.083)
+    assert learned.standard_error == pytest.approx(math.sqrt(0.817 * 0.183 / 3000))
+    assert learned.supports
+    at_chance = scores.above_chance(scores.Score("stuck", "train_error", 0.899, 3000))
+    assert not at_chance.decided
+
+
+def test_only_accuracies_with_accuracies_and_errors_with_errors():
+    fit, test = scores.Score("a", "train_acc", 0.9, 1000), scores.Score("a", "test_acc", 0.4, 3000)
+    assert scores.versus(fit, test).value == pytest.approx(0.5)  # a run's train-test gap
+    with pytest.raises(ValueError, match="accuracies or errors"):
+        scores.versus(fit, scores.Score("b", "test_error", 0.6, 3000))
