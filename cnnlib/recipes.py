@@ -107,34 +107,24 @@ def _plain(activation, depth):
 def _alexnet(**options):
     return _pair(
         "cifar_alexnet",
-        # quick: five of these train in notebook 02 within about 45 s on 2 CPU
-        # cores (LRN alone doubles a CPU epoch); batch 32 for more steps.
-        quick=dict(epochs=5, batch_size=32, lr=0.01, options=dict(width=8)),
+        # quick: notebook 02 trains on 500 images and tests on the other 3,500 of the subset; 60
+        # epochs (940 steps) let the variant without augmentation fit nearly every training image,
+        # the regime in which augmentation and dropout show what they prevent.
+        quick=dict(epochs=60, batch_size=32, lr=0.03, evaluate_every=20, options=dict(width=16)),
         full=dict(epochs=30, batch_size=256, lr=0.05, options=dict(width=64)),
         options=options,
     )
 
 
 def _resnet(model):
-    # Quick: three epochs fit the four runs of notebook 05 in about a minute on
-    # two cores. Batch 64 and lr 0.05 were kept after trying settings until
-    # ResNet-56 kept up with ResNet-20 (with batch 128 and lr 0.2 it stalled at
-    # chance); notebook 05 discloses this. Plain-56 does not start to learn in
-    # this budget at any setting tried (lr 0.004 to 0.1, batch 16 to 64, width
-    # 8 and 16: training loss 2.19 to 2.29 after three epochs, ln 10 = 2.30).
-    # That is a failure to start, not the paper's degradation (its plain-56
-    # trains, to a higher error): notebook 05 detects it and leaves S-1
-    # undecided in quick mode.
-    # Full: chosen before any GPU run, from a 15-epoch CPU run of ResNet-20
-    # (84.6 % test accuracy) and the paper's 164 epochs: 60 epochs, label
-    # smoothing 0.1 and flip test-time augmentation, the same for the plain
-    # twins so the four compare. Cut to 30 epochs on the CPU, this recipe's
-    # ResNet-20 reached 87.7 % (cnnlib/references/full-cpu.json). What each
-    # change gives, and the 60-epoch results, are for the first GPU run to
-    # measure (benchmarks/device_run.sh, whose TARGETS it is held to).
+    # Quick: batches of 16 give the most steps per second on two CPU cores, and 4 epochs (750
+    # steps) are what plain-56 needs to leave chance, so that notebook 05 compares the training
+    # errors of four networks that learned (about 150 s for the four; the notebook says why).
+    # Full: 60 epochs with label smoothing and flip test-time augmentation, the same for the plain
+    # twins so the four compare; benchmarks/device_run's TARGETS hold it to the paper's numbers.
     return _pair(
         model,
-        quick=dict(epochs=3, batch_size=64, lr=0.05, options=dict(width=8)),
+        quick=dict(epochs=4, batch_size=16, lr=0.03, options=dict(width=8)),
         full=dict(epochs=60, batch_size=256, lr=0.2, label_smoothing=0.1, test_flip=True, options=dict(width=16)),
     )
 
@@ -195,6 +185,11 @@ _RECIPES = {
 
 RECIPES = {name: {mode: dataclasses.replace(recipe, name=name) for mode, recipe in pair.items()}
            for name, pair in _RECIPES.items()}
+
+# Notebook 07's side by side: one model of each architecture at one budget (the same 3,000
+# images, epochs and batch), each at its quick recipe's width and learning rate.
+SIDE_BY_SIDE = ("baseline", "alexnet", "vgg16", "googlenet", "resnet20", "resnet56", "densenet_bc")
+SIDE_BY_SIDE_BUDGET = dict(epochs=10, batch_size=64, evaluate_every=10)
 
 
 def names():
@@ -268,7 +263,8 @@ def run(name, cifar, seed=0, mode=None, *, record=True, notebook=None, checkpoin
     history.meta.update(recipe=name, mode=recipe.mode, seed=seed)
     if score_training and history.epoch:
         score = train.evaluate(model, cifar, split="train", precision=recipe.precision)
-        history.meta["train_score"] = {"loss": score.loss, "accuracy": score.accuracy}
+        history.meta["train_score"] = {"loss": score.loss, "accuracy": score.accuracy,
+                                       "images": len(cifar.train_labels)}
     recorded = record and distributed.is_main()  # with several processes, rank 0 records the run once
     entry = results.record(recipe, model, history, seed=seed, notebook=notebook) if recorded else None
     return Run(label, recipe, model, history, seed, entry)
@@ -290,10 +286,20 @@ def job(name, seed=0, **overrides):
     return Job(name, seed, overrides)
 
 
+def side_by_side_jobs():
+    """The runs of notebook 07's side by side (SIDE_BY_SIDE at SIDE_BY_SIDE_BUDGET), in quick mode."""
+    return [Job(name, 0, dict(SIDE_BY_SIDE_BUDGET)) for name in SIDE_BY_SIDE]
+
+
 def recorded(job_, mode=None, label=None):
-    """The shipped reference record of a job (its recipe, overrides and seed), or None."""
+    """The shipped reference record of a job (its recipe, overrides and seed), or None; a record
+    of the same name made with other settings (an older recipe) is not this job's."""
     recipe = job_.recipe(mode)
-    return results.reference(recipe.record_name(job_.seed), label or recipe.mode)
+    return _matching(results.reference(recipe.record_name(job_.seed), label or recipe.mode), recipe)
+
+
+def _matching(record, recipe):
+    return record if record is not None and record.get("recipe") == recipe.to_dict() else None
 
 
 def _value(record, value):
@@ -305,13 +311,18 @@ def seed_spread(job_, value, mode=None, seeds=range(5), label=None):
     """The Spread (cnnlib.claims) of one value across the seeds of a job's setting, from the
     shipped reference records of those seeds (scripts/recorded_runs.py trains and ships them), or
     None where fewer than two are shipped. value: as in `_value`."""
+    return spread_of(job_.recipe(mode), value, seeds, label)
+
+
+def spread_of(recipe, value, seeds=range(5), label=None):
+    """As `seed_spread`, for a Recipe (a run's `recipe`, overrides applied)."""
     from .claims import Spread
 
-    found = [_value(r, value) for r in (recorded(Job(job_.name, s, job_.overrides), mode, label) for s in seeds)
-             if r is not None]
+    records = (_matching(results.reference(recipe.record_name(s), label or recipe.mode), recipe) for s in seeds)
+    found = [_value(r, value) for r in records if r is not None and (value != "train_score" or r.get("train_score"))]
     if len(found) < 2:
         return None
-    return Spread.of(found, source=f"{len(found)} seeds of {job_.recipe(mode).record_name()}, shipped records")
+    return Spread.of(found, source=f"{len(found)} seeds of {recipe.record_name()}, shipped records")
 
 
 @dataclass(frozen=True)

@@ -24,19 +24,37 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# (notebook, recipe name, overrides, seeds, rates): each setting is trained at every seed and, where
-# rates are given, at every rate (a sweep); rates=None keeps the overrides' or the recipe's rate.
-RUNS = []
+# (notebook, recipe name, overrides, seeds, rates, training images): each setting is trained at every
+# seed and, where rates are given, at every rate (a sweep); rates=None keeps the overrides' or the
+# recipe's rate. Training images: None for the whole subset, n for cifar.held_out(n) as the notebook
+# trains (the first n training images; every other image is the test split).
+FIVE_SEEDS = range(5)
+RUNS = [
+    # 05: the spread of each network's training and test error at the quick setting
+    *[("05_resnet", name, {}, FIVE_SEEDS, None, None) for name in ("plain20", "plain56", "resnet20", "resnet56")],
+    # 02: the spread of the three variants trained by default, and the two the notebook reads
+    *[("02_alexnet", name, {}, FIVE_SEEDS, None, 500)
+      for name in ("alexnet", "alexnet_no_dropout", "alexnet_no_augment")],
+    *[("02_alexnet", name, {}, [0], None, 500) for name in ("alexnet_no_lrn", "alexnet_no_overlap")],
+]
+
+
+def side_by_side():
+    """Notebook 07's side by side: every architecture at one budget (cnnlib.recipes.SIDE_BY_SIDE)."""
+    from cnnlib import recipes
+
+    return [("07_four_tasks", j.name, j.overrides, [j.seed], None, None) for j in recipes.side_by_side_jobs()]
 
 
 def jobs():
+    """(notebook, training images, Job) for every run to train."""
     from cnnlib import recipes
 
     found = []
-    for notebook, name, overrides, seeds, rates in RUNS:
+    for notebook, name, overrides, seeds, rates, train_images in RUNS + side_by_side():
         for lr in rates or [None]:
             changes = {**overrides, **({"lr": lr} if lr is not None else {})}
-            found += [(notebook, recipes.job(name, seed, **changes)) for seed in seeds]
+            found += [(notebook, train_images, recipes.job(name, seed, **changes)) for seed in seeds]
     return found
 
 
@@ -53,9 +71,10 @@ def main(argv=None):
     from cnnlib import data, recipes, results
 
     cifar = data.load_cifar10("embedded", mode="quick")
-    for notebook in dict.fromkeys(n for n, _ in jobs()):
-        mine = [job for n, job in jobs() if n == notebook]
-        for run in recipes.run_all(mine, cifar, "quick", notebook=notebook, score_training=True, progress=False):
+    for notebook, train_images in dict.fromkeys((n, t) for n, t, _ in jobs()):
+        mine = [job for n, t, job in jobs() if (n, t) == (notebook, train_images)]
+        split = cifar.held_out(train_images) if train_images else cifar
+        for run in recipes.run_all(mine, split, "quick", notebook=notebook, score_training=True, progress=False):
             print(f"{run.name}: test accuracy {run.history.final['test_acc']:.1%}, training accuracy "
                   f"{run.history.meta['train_score']['accuracy']:.1%}", flush=True)
     if not args.no_publish:

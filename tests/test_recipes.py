@@ -34,7 +34,8 @@ def test_every_quick_recipe_builds_a_model_that_classifies_cifar(name):
 @pytest.mark.parametrize("name", recipes.names())
 def test_full_recipes_are_at_least_as_large_as_quick_ones(name):
     quick, full = recipes.get(name, "quick"), recipes.get(name, "full")
-    assert full.epochs >= quick.epochs
+    # in images seen: quick trains on at most the subset's 3,000 images, full on CIFAR-10's 50,000
+    assert full.epochs * 50_000 >= quick.epochs * 3_000
     assert full.model == quick.model and full.mode == "full" and quick.mode == "quick"
     assert quick.name == full.name == name
 
