@@ -273,12 +273,15 @@ def compare_to(level, measured, n, spread=None):
     return _difference(level - measured, terms, "points")
 
 
-def compare_seeds(claimed, other, unit=""):
+def compare_seeds(claimed, other, unit="", spread=None, spread_other=None):
     """The difference of the means of two per-seed measurements that are not rates
-    (e.g. steps to reach a target), with the standard error from their spread.
-    With fewer than two seeds on either side the noise is unknown: no verdict."""
-    return _difference(statistics.fmean(claimed) - statistics.fmean(other),
-                       [_seed_term(claimed), _seed_term(other)], unit)
+    (e.g. epochs to reach a target), with the standard error from their spread.
+    spread, spread_other: a Spread of the same measurement measured once on more seeds (shipped
+    records), which then gives that side's noise instead of its few seeds here: one seed can decide.
+    With fewer than two seeds on a side and no spread for it the noise is unknown: no verdict."""
+    terms = [_seed_term(values) if s is None else (s.sd ** 2 / len(values), s.seeds - 1)
+             for values, s in ((list(claimed), spread), (list(other), spread_other))]
+    return _difference(statistics.fmean(claimed) - statistics.fmean(other), terms, unit)
 
 
 def _difference(value, terms, unit):

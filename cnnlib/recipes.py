@@ -303,7 +303,10 @@ def _matching(record, recipe):
 
 
 def _value(record, value):
-    """A record's field ("test_acc"), or "train_score": its unaugmented training split's accuracy."""
+    """A record's field ("test_acc"), "train_score" (its unaugmented training split's accuracy),
+    or what a function of the record returns (epochs to a target error, say)."""
+    if callable(value):
+        return value(record)
     return record["train_score"]["accuracy"] if value == "train_score" else record[value]
 
 
@@ -335,12 +338,18 @@ class Sweep:
     bracketed: bool
 
 
-def sweep(name, rates, value, mode=None, seed=100, higher_is_better=True, label=None, **overrides):
+def sweep(name, rates, value, mode=None, seed=100, higher_is_better=True, label=None, cifar=None, **overrides):
     """The recorded sweep of recipe `name` over `rates` (seed 100 by default: not the seeds the
-    compared runs train with, so a rate is not chosen on the runs it is judged by)."""
+    compared runs train with, so a rate is not chosen on the runs it is judged by). value: as in
+    `_value`. cifar: train here, and record, the rates that no shipped record has (a learner's
+    changed setting); without it they are left out."""
     values = {}
     for lr in rates:
-        record = recorded(Job(name, seed, {**overrides, "lr": lr}), mode, label)
+        job_ = Job(name, seed, {**overrides, "lr": lr})
+        record = recorded(job_, mode, label)
+        if record is None and cifar is not None:
+            record = run(name, cifar, seed=seed, mode=mode, score_training=True, progress=False, verbose=False,
+                         **job_.overrides).record
         if record is not None:
             values[lr] = _value(record, value)
     if not values:

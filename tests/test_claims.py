@@ -179,3 +179,11 @@ def test_rows_are_shown_in_the_order_of_the_notes_and_a_missing_run_is_named():
     assert [row.claim_id for row in check.ordered()] == ["S-1", "S-4"]
     assert "plain56 did not train" in check.rows[-1].measured
     assert str(check).index("S-1") < str(check).index("S-4")
+
+
+def test_a_shipped_spread_lets_one_seed_of_a_count_decide():
+    assert not claims.compare_seeds([30], [45], unit="epochs").decided  # one seed each: noise unknown
+    spread = claims.Spread(2.0, 5)
+    decided = claims.compare_seeds([45], [30], unit="epochs", spread=spread, spread_other=spread)
+    assert decided.standard_error == pytest.approx((2 * 2.0 ** 2) ** 0.5) and decided.supports
+    assert decided.dof == pytest.approx(8)

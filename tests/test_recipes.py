@@ -164,3 +164,14 @@ def test_a_recorded_sweep_names_its_best_rate_and_whether_a_rate_on_each_side_wa
     edge = recipes.sweep("baseline", (0.003, 0.03), "test_acc", "quick", **options)
     assert not edge.bracketed  # the best of two is always on an edge
     assert recipes.recorded(recipes.job("baseline", 100, lr=0.03, **options), "quick")["seed"] == 100
+
+
+def test_a_sweep_trains_the_rates_no_record_has_and_takes_a_function_of_the_record(small_data, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    options = dict(epochs=1, options={"width": 4})
+    found = recipes.sweep("baseline", (0.003, 0.03, 0.3), lambda record: record["epochs"], "quick",
+                          cifar=small_data, **options)
+    assert found.values == {0.003: 1, 0.03: 1, 0.3: 1}
+    trained = results.load("quick", device="cpu")
+    assert {r["recipe"]["lr"] for r in trained.values() if r["seed"] == 100} == {0.003, 0.03, 0.3}
