@@ -152,10 +152,8 @@ _RECIPES = {
     ),
     "vgg16": _pair(
         "cifar_vgg16",
-        # Quick: width 16 for 10 epochs trains in about 17 s on two idle cores and reaches
-        # 42% test accuracy on the subset (seed 0).
         quick=dict(epochs=10, batch_size=64, lr=0.05, options=dict(width=16)),
-        # Full: label smoothing 0.1 and flip test-time augmentation, not yet measured on a GPU.
+        # Full: label smoothing 0.1 and flip test-time augmentation (as the ResNets').
         full=dict(epochs=40, batch_size=256, lr=0.1, label_smoothing=0.1, test_flip=True, options=dict(width=64)),
     ),
     "googlenet": _pair(
@@ -163,7 +161,6 @@ _RECIPES = {
         # Quick: on a CPU the many thin branches at 32x32 cost about 10x more time per
         # multiply-add than a plain CNN (see notebook 04 for its time).
         quick=dict(epochs=3, batch_size=64, lr=0.1, options=dict(width=24)),
-        # Full: label smoothing 0.1 and flip test-time augmentation, not yet measured on a GPU.
         full=dict(epochs=30, batch_size=256, lr=0.1, label_smoothing=0.1, test_flip=True, options=dict(width=192)),
     ),
     "plain20": _resnet("cifar_plain20"),
@@ -174,8 +171,7 @@ _RECIPES = {
         "cifar_densenet_bc",
         quick=dict(epochs=5, batch_size=64, lr=0.1, options=dict(depth=22, growth_rate=6)),
         # Full: batch 256 with the rate scaled to 0.2 (DenseNet-BC's many small layers are
-        # launch-bound on a GPU at batch 128), 60 epochs, label smoothing 0.1, flip test-time
-        # augmentation; not yet measured on a GPU (the paper: 300 epochs, 95.5 %).
+        # launch-bound on a GPU at batch 128), 60 epochs of the paper's 300.
         full=dict(epochs=60, batch_size=256, lr=0.2, label_smoothing=0.1, test_flip=True,
                   options=dict(depth=100, growth_rate=12)),
         weight_decay=1e-4,
@@ -291,10 +287,11 @@ def side_by_side_jobs():
     return [Job(name, 0, dict(SIDE_BY_SIDE_BUDGET)) for name in SIDE_BY_SIDE]
 
 
-def recorded(job_, mode=None, label=None):
+def recorded(job_, mode=None, label=None, recipe=None):
     """The shipped reference record of a job (its recipe, overrides and seed), or None; a record
-    of the same name made with other settings (an older recipe) is not this job's."""
-    recipe = job_.recipe(mode)
+    of the same name made with other settings (an older recipe) is not this job's. recipe: the
+    recipe itself (a run's, overrides applied) instead of the job's name and overrides."""
+    recipe = recipe or job_.recipe(mode)
     return _matching(results.reference(recipe.record_name(job_.seed), label or recipe.mode), recipe)
 
 

@@ -14,6 +14,7 @@ The rates:
                              augmentation (recipes.run(score_training=True))
     test_error, test_acc     the test split after the last epoch
 """
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -53,6 +54,55 @@ def of(run, rate, spreads=True):
     return Score(run.name, rate, value, images, spread)
 
 
+@dataclass(frozen=True)
+class Seeds:
+    """One rate of a setting over several seeds: this run's and the shipped records' of the others."""
+
+    name: str
+    rate: str
+    values: tuple
+    images: int
+
+    @property
+    def mean(self):
+        return sum(self.values) / len(self.values)
+
+    def __str__(self):
+        return f"{self.mean:.1%}"
+
+
+def of_seeds(run, rate, seeds=range(5)):
+    """The rate `rate` of a run and of the other seeds of its setting that ship with the course
+    (this run's seed is its own value, measured now): where one seed's spread is too wide for one
+    run to decide, the mean of several can."""
+    mine = of(run, rate, spreads=False)
+    values = []
+    for seed in seeds:
+        if seed == run.seed:
+            values.append(mine.value)
+            continue
+        record = recipes.recorded(recipes.Job(run.recipe.name, seed, {}), label=None, recipe=run.recipe)
+        if record is not None and (record.get("train_score") or not rate.startswith("train")):
+            values.append(of_record(record, rate).value)
+    return Seeds(run.name, rate, tuple(values), mine.images)
+
+
+def versus_seeds(claimed, other):
+    """As `versus`, for the means of several seeds (claims.compare with each side's seeds)."""
+    return claims.compare(claimed.mean, other.mean, claimed.images, other.images,
+                          seeds=claimed.values if len(claimed.values) > 1 else None,
+                          seeds_other=other.values if len(other.values) > 1 else None)
+
+
+def epochs_to(error):
+    """A function of a record: the first epoch whose training error (the running error over the
+    epoch, as AlexNet's Fig. 1 plots it) is at most `error`; infinity when no epoch gets there."""
+    def epochs(record):
+        return next((i + 1 for i, accuracy in enumerate(record["history"]["train_acc"]) if 1 - accuracy <= error),
+                    math.inf)
+    return epochs
+
+
 def of_record(record, rate):
     """The Score `rate` of a recorded run (a record of cnnlib.results, e.g. a shipped reference's)."""
     if rate.startswith("train"):
@@ -78,14 +128,3 @@ def above_chance(score):
     if not score.rate.endswith("error"):
         raise ValueError("above_chance takes an error rate")
     return claims.compare_to(CHANCE, score.value, score.images, spread=score.spread)
-
-
-def noise_source(*scores_):
-    """One phrase saying where the noise of a comparison comes from."""
-    spreads = [s.spread for s in scores_ if s.spread is not None]
-    if len(spreads) == len(scores_):
-        seeds = min(s.seeds for s in spreads)
-        return f"binomial noise of the images plus the seed spread of each setting ({seeds}+ shipped seeds)"
-    if spreads:
-        return "binomial noise of the images, plus the seed spread where one is shipped"
-    return "binomial noise of the images only (no seed spread shipped for this setting)"

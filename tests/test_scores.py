@@ -33,7 +33,6 @@ def test_a_score_is_the_rate_its_images_and_no_spread_where_none_is_shipped(smal
     other = scores.of(run_of(small_data, seed=1), "train_error")
     expected = claims.compare(error.value, other.value, error.images, other.images)
     assert scores.versus(error, other) == expected
-    assert "binomial noise of the images only" in scores.noise_source(error, other)
 
 
 def test_a_shipped_seed_spread_widens_the_noise(small_data, tmp_path, monkeypatch):
@@ -71,3 +70,21 @@ def test_only_accuracies_with_accuracies_and_errors_with_errors():
     assert scores.versus(fit, test).value == pytest.approx(0.5)  # a run's train-test gap
     with pytest.raises(ValueError, match="accuracies or errors"):
         scores.versus(fit, scores.Score("b", "test_error", 0.6, 3000))
+
+
+def test_epochs_to_an_error_reads_the_recorded_running_accuracy():
+    record = {"history": {"train_acc": [0.3, 0.6, 0.76, 0.8]}}
+    assert scores.epochs_to(0.25)(record) == 3
+    assert scores.epochs_to(0.1)(record) == math.inf
+
+
+def test_the_seeds_of_a_setting_are_this_run_and_the_shipped_others(small_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "REFERENCES", tmp_path / "references")
+    runs = [run_of(small_data, seed=s) for s in range(3)]
+    alone = scores.of_seeds(runs[0], "test_acc")
+    assert alone.values == (runs[0].history.final["test_acc"],)  # nothing shipped yet
+    results.publish("quick", "cpu")
+    both = scores.of_seeds(runs[0], "train_error")
+    assert both.values == tuple(1 - r.history.meta["train_score"]["accuracy"] for r in runs)
+    difference = scores.versus_seeds(both, both)
+    assert difference.value == 0 and math.isfinite(difference.dof)
