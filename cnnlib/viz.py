@@ -4,6 +4,7 @@ Every plot has a title, axis labels with units and a legend. Functions return
 the matplotlib Figure so a notebook can save or tweak it.
 """
 import inspect
+import math
 
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
@@ -70,6 +71,39 @@ def show_run(run, title=None):
         return None
     return plot_histories({run.name: run.history},
                           title=title or f"{run.name} on CIFAR-10 ({recipe.mode} mode, {run.history.meta['data']})")
+
+
+def plot_sweeps(sweeps, ylabel, title, scale=100, reference=None):
+    """Learning-rate sweeps ({label: recipes.Sweep}) on a log axis, the best rate of each starred;
+    scale multiplies the values (100: rates as percent); reference: (value, label) drawn as a line.
+    An infinite value (a target never reached) is an x on the top edge."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    finite = [scale * v for sweep in sweeps.values() for v in sweep.values.values() if math.isfinite(v)]
+    top = max(finite + [scale * reference[0]] if reference else finite or [1]) * 1.08
+    never = False
+    for i, (label, sweep) in enumerate(sweeps.items()):
+        if not sweep.values:
+            continue
+        rates = sorted(sweep.values)
+        shown = [scale * sweep.values[r] if math.isfinite(sweep.values[r]) else math.nan for r in rates]
+        ax.semilogx(rates, shown, "o-", color=f"C{i}",
+                    label=f"{label} (best {sweep.best:g}{'' if sweep.bracketed else ', on the edge'})")
+        missing = [r for r in rates if not math.isfinite(sweep.values[r])]
+        ax.semilogx(missing, [top] * len(missing), "x", ms=10, mew=2, color=f"C{i}", clip_on=False)
+        never |= bool(missing)
+        ax.semilogx([sweep.best], [scale * sweep.values[sweep.best]], "*", ms=14, color=f"C{i}")
+    if reference is not None:
+        ax.axhline(scale * reference[0], color="gray", ls=":", label=reference[1])
+    if never:
+        ax.plot([], [], "x", color="gray", label="not reached within the budget (drawn at the top)")
+    tried = sorted({r for sweep in sweeps.values() for r in sweep.values})
+    ax.set_xticks(tried, [f"{r:g}" for r in tried])
+    ax.minorticks_off()
+    ax.set(title=title, xlabel="learning rate (log scale)", ylabel=ylabel, ylim=(None, top * 1.02))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def label_points(ax, points, fontsize=7):

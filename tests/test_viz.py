@@ -1,3 +1,5 @@
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -183,3 +185,25 @@ def test_draw_inception_labels_every_layer_from_the_module_and_the_concatenation
         assert expected in texts
     assert fig.axes[0].get_title().startswith("inception(3a): four branches")
     assert len(fig.axes[0].get_legend().get_texts()) == 3
+
+
+def test_plot_sweeps_stars_each_best_rate_and_says_when_it_is_on_the_edge():
+    from cnnlib import recipes
+
+    sweeps = {"relu": recipes.Sweep({0.01: 0.5, 0.03: 0.3, 0.1: 0.6}, 0.03, True),
+              "tanh": recipes.Sweep({0.01: 0.7, 0.03: 0.4}, 0.03, False), "none": recipes.Sweep({}, None, False)}
+    fig = viz.plot_sweeps(sweeps, "training error (%)", "a sweep", reference=(0.9, "chance"))
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["relu (best 0.03)", "tanh (best 0.03, on the edge)", "chance"]
+    plt.close(fig)
+
+
+def test_a_rate_that_never_reached_the_target_is_marked_not_dropped():
+    from cnnlib import recipes
+
+    fig = viz.plot_sweeps({"tanh": recipes.Sweep({0.03: math.inf, 0.1: 36, 0.3: math.inf}, 0.1, True)},
+                          "epochs", "race", scale=1)
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert "not reached within the budget (drawn at the top)" in labels
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0.03", "0.1", "0.3"]
+    plt.close(fig)
