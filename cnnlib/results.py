@@ -123,6 +123,7 @@ def record(recipe, model, history, seed=0, notebook=None):
         "multiply_adds": arith.parameter_table(model, (3, 32, 32)).total_multiply_adds,
         "test_acc": final["test_acc"],
         "train_acc": final["train_acc"],
+        "train_images": history.meta.get("train_images"),
         "test_images": history.meta.get("test_images"),
         "train_score": history.meta.get("train_score"),
         "epochs": len(history),

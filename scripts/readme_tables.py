@@ -32,10 +32,10 @@ NO_GPU_YET = ("No full-mode reference from a GPU recorded yet: it needs a run of
 def table(records):
     """One markdown table of a reference file's records, in the order of the course's notebooks."""
     ordered = sorted(records.values(), key=lambda r: (r.get("notebook") or "", r["name"]))
-    return Table(["run", "notebook", "parameters", "multiply-adds (32x32)", "test accuracy (%)", "epochs",
-                  "training time (s)", "images/s"],
-                 [[r["name"], r.get("notebook"), r["parameters"], r["multiply_adds"], 100 * r["test_acc"], r["epochs"],
-                   r["train_seconds"], r["images_per_second"]] for r in ordered],
+    return Table(["run", "notebook", "parameters", "multiply-adds (32x32)", "training images", "test accuracy (%)",
+                  "epochs", "training time (s)", "images/s"],
+                 [[r["name"], r.get("notebook"), r["parameters"], r["multiply_adds"], r.get("train_images"),
+                   100 * r["test_acc"], r["epochs"], r["train_seconds"], r["images_per_second"]] for r in ordered],
                  formats={"test accuracy (%)": ".1f", "training time (s)": ".1f", "images/s": ",.0f"}).markdown()
 
 
@@ -80,14 +80,25 @@ def block(mode):
     if mode == "full" and all(stem.endswith("-cpu") for stem in found):
         parts.append(NO_GPU_YET)
     for stem, records in found.items():
+        others = {}
+        if mode == "quick":  # the notebooks' own runs; other seeds and sweep points are counted, not listed
+            others = {n: r for n, r in records.items() if "seed=" in n}
+            records = {n: r for n, r in records.items() if n not in others}
         any_record = next(iter(records.values()))
         environment = any_record.get("environment", {})
         dates = sorted({r["recorded"] for r in records.values()})
         when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
         parts.append(f"`cnnlib/references/{stem}.json`: {environment.get('device', '?')}, torch "
-                     f"{environment.get('torch', '?')}, recorded {when}, data: {any_record.get('data')}.\n\n"
-                     + table(records))
+                     f"{environment.get('torch', '?')}, recorded {when}, data: {_data(any_record)}.\n\n"
+                     + table(records)
+                     + (f"\nBesides these, {len(others)} runs of other seeds and of learning-rate sweeps ship for "
+                        "the notebooks' noise rule and rate choices (`scripts/recorded_runs.py`).\n" if others else ""))
     return "\n".join(parts)
+
+
+def _data(record):
+    """The data set of a reference file, without the split a notebook cut from it (the table's column)."""
+    return (record.get("data") or "?").split(";")[0]
 
 
 def render(text):
