@@ -10,6 +10,8 @@ Setting up
 Training a recipe
     recipes.run(name, cifar, seed=..., **overrides) -> Run (.model, .history, .record); recipes.run_all
     recipes.get(name, mode), recipes.build(recipe, seed): a recipe's settings, its untrained model
+    recipes.sweep, recipes.recorded, recipes.side_by_side_jobs: learning-rate sweeps and runs shipped
+    with the course (scripts/recorded_runs.py), read instead of trained again
     train.History (.train_acc, .test_acc, .step_error(window), ...), train.evaluate(model, cifar, split)
     (checkpoints, the stop button, the time estimate and torchrun are in cnnlib.train's modules)
 
@@ -22,12 +24,13 @@ Results and claims
     results.load, results.reference, results.describe_reference: learners' runs and shipped references
     claims.ClaimCheck(title, notebook=...) with .demonstration, .experiment, .save;
     claims.compare, claims.compare_seeds: the course's one noise rule
+    scores.of(run, "train_error"), scores.versus: a run's rate with its images and shipped seed spread
     published.RESULTS, published.steps: the papers' ImageNet numbers (S-7)
 
 Showing
-    viz.plot_histories, viz.show_images, viz.predictions_grid, viz.show_source, viz.show_run, viz.Table
+    viz.plot_histories, viz.plot_sweeps, viz.show_images, viz.predictions_grid, viz.show_source, viz.show_run, viz.Table
     widgets.ReceptiveFieldExplorer (notebook 03)
-    tasks.canvas, tasks.scoremaps, tasks.boxes, tasks.segmentation (notebook 07's four tasks)
+    tasks.canvas, tasks.scoremaps, tasks.boxes, tasks.segmentation, tasks.baselines (notebook 07)
 """
 
 __version__ = "0.3.0"
