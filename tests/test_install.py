@@ -101,5 +101,6 @@ def test_a_built_wheel_carries_the_data_files_in_regular_packages(tmp_path):
     for package in ("cnnlib/references", "cnnlib/data/embedded"):
         assert f"{package}/__init__.py" in names
     assert "cnnlib/data/embedded/cifar10-subset.zip" in names
+    references = ROOT / "cnnlib" / "references"  # the runs, and the claim checks in claims/
     assert {n for n in names if n.startswith("cnnlib/references/") and n.endswith(".json")} == {
-        f"cnnlib/references/{p.name}" for p in (ROOT / "cnnlib" / "references").glob("*.json")}
+        f"cnnlib/references/{p.relative_to(references).as_posix()}" for p in references.rglob("*.json")}
