@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 ASSETS = ROOT / "assets"
 DIGEST_KEY = "cnnlib-inputs"
 NOTEBOOK_ROW = re.compile(r"\[(\d\d) ([^\]]+)\]\(notebooks/(\d\d_\w+)\.ipynb\) \| ([^|]+?) \| ([^|]+?) \|")
-CLAIM_ROW = re.compile(r"check\.(?:experiment|demonstration)\(\s*[\"']([A-Z]-\d)[\"']")
 
 
 def _digest(*parts):
@@ -63,14 +62,15 @@ def save_png(png, path, digest):
 # ---------------------------------------------------------------- the course map
 
 def course():
-    """The notebooks as the README lists them, with the claims each one's claim check judges."""
-    import nbformat
+    """The notebooks as the README lists them, with the claims each one's claim check judges (from
+    the claim checks of the stored notebooks, as shipped in cnnlib/references/claims/quick-cpu.json)."""
+    from cnnlib import results
 
+    checks = results.claim_references("quick-cpu")
     rows = []
     for number, title, stem, question, trains in NOTEBOOK_ROW.findall((ROOT / "README.md").read_text()):
-        nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
-        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        claim_ids = sorted(set(CLAIM_ROW.findall(code)), key=lambda c: (c[0], int(c[2:])))
+        claim_ids = sorted({row["claim"] for row in checks.get(stem, {}).get("rows", [])},
+                           key=lambda c: (c[0], int(c[2:])))
         rows.append(dict(number=number, title=title, question=question.strip(), trains=trains.strip(),
                          claims=claim_ids))
     if len(rows) != 8:
@@ -133,6 +133,60 @@ def make_course_map():
     save_png(draw_course_map(course()), ASSETS / "course-map.png", course_map_digest())
 
 
+# ---------------------------------------------------------------- the results
+
+def side_by_side():
+    """The shipped side by side of notebook 07: every architecture at one budget, {name: record}."""
+    from cnnlib import recipes
+
+    found = {job.name: recipes.recorded(job, "quick") for job in recipes.side_by_side_jobs()}
+    missing = [name for name, record in found.items() if record is None]
+    if missing:
+        raise SystemExit(f"no recorded side-by-side run of {', '.join(missing)}: run scripts/recorded_runs.py")
+    return found
+
+
+def draw_results(records):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnnlib import recipes, viz
+
+    budget = recipes.SIDE_BY_SIDE_BUDGET
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    for ax, key, unit in ((axes[0], "parameters", "parameters"),
+                          (axes[1], "multiply_adds", "multiply-adds per 32x32 image")):
+        for i, (name, r) in enumerate(records.items()):
+            two_se = 200 * (r["test_acc"] * (1 - r["test_acc"]) / r["test_images"]) ** 0.5
+            ax.errorbar(r[key], 100 * r["test_acc"], yerr=two_se, fmt="o", ms=7, capsize=3, color=f"C{i}")
+        viz.label_points(ax, [(r[key], 100 * r["test_acc"], name) for name, r in records.items()])
+        ax.set_xscale("log")
+        ax.set(xlabel=f"{unit} (log scale)", title=f"Test accuracy against {unit}")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("test accuracy (%), 1,000 test images")
+    any_record = next(iter(records.values()))
+    fig.suptitle(f"Every architecture of the course at one budget: {budget['epochs']} epochs of 3,000 CIFAR-10 "
+                 f"images, batch {budget['batch_size']}, quick widths ({any_record['environment']['device']}, "
+                 f"{any_record['recorded']}; bars: two standard errors)", fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def results_digest():
+    from cnnlib import viz
+
+    return _digest(side_by_side(), inspect.getsource(draw_results), inspect.getsource(viz.label_points))
+
+
+def make_results():
+    save_png(draw_results(side_by_side()), ASSETS / "results.png", results_digest())
+
+
 # ---------------------------------------------------------------- the explorer
 
 EXPLORER_NOTEBOOK = ROOT / "notebooks" / "03_vgg.ipynb"
@@ -189,6 +243,7 @@ def make_explorer():
 
 FIGURES = {
     "course-map": (ASSETS / "course-map.png", course_map_digest, make_course_map),
+    "results": (ASSETS / "results.png", results_digest, make_results),
     "explorer": (ASSETS / "explorer.png", explorer_digest, make_explorer),
 }
 
