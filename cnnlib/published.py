@@ -101,3 +101,17 @@ def steps(entries):
 def imagenet_entries():
     """The published results as entries for `steps` (no images: published numbers are not measured here)."""
     return [dict(name=r.name, parameters=r.parameters(), accuracy=r.top5_accuracy) for r in RESULTS]
+
+
+def add_s7_row(check, steps_):
+    """Add claim S-7's row to a claims.ClaimCheck: each step between the published models read off
+    (a demonstration: numbers of different papers, no noise rule), corrected where the larger model
+    is the more accurate."""
+    larger_and_better = [s for s in steps_ if not s.agrees]
+    check.demonstration(
+        "S-7", "; ".join(f"{s.step}: parameters x{s.ratio:.2f}, top-5 accuracy {s.change:+.2f} points" for s in steps_)
+               + " (published single models, 10 crops; numbers from different papers, read off as they are)",
+        holds=not larger_and_better, aspect="published ImageNet results",
+        correction="accuracy rose with the year, not as parameters fell: "
+                   + "; ".join(f"{s.step} took x{s.ratio:.1f} the parameters and is the more accurate"
+                               for s in larger_and_better))

@@ -42,3 +42,11 @@ def test_on_the_published_results_s7_is_a_demonstration_that_fails_where_paramet
 def test_the_table_names_the_ensembles():
     text = str(published.table())
     assert "7 models, 144 crops" in text and "61,100,840" in text
+
+
+def test_the_s7_row_is_a_demonstration_corrected_by_the_steps_that_go_against_the_note():
+    check = claims.ClaimCheck()
+    published.add_s7_row(check, published.steps(published.imagenet_entries()))
+    row = check.rows[-1]
+    assert row.kind == claims.DEMONSTRATION and row.verdict == claims.CORRECTED
+    assert "AlexNet -> VGG-16 took x2.3 the parameters" in row.detail
