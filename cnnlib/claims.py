@@ -447,7 +447,7 @@ class ClaimCheck:
         reference = results.describe_claim(claim_id, aspect, self.reference, notebook=self.notebook) \
             if self.reference else ""
         self._add(ClaimRow(_known(claim_id), EXPERIMENT, aspect, measured, INCONCLUSIVE,
-                                  "not measured in this run", reference))
+                           "not measured in this run", reference))
 
     def needs(self, claim_id, trained, names, aspect=""):
         """True when every run in `names` is in `trained` ({name: run}); otherwise add the row that

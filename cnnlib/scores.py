@@ -1,13 +1,16 @@
 """A trained run's scores, as an experiment row of a claim check compares them.
 
     plain56 = scores.of(runs["plain56"], "train_error")   # a Score: the rate, its images, its seed spread
-    claims.compare(...) by way of scores.versus(plain56, plain20)
+    scores.versus(plain56, plain20)                         # the difference under the noise rule
+    scores.versus_seeds(scores.of_seeds(runs["plain56"], "train_error"), ...)   # five seeds' means
 
 A Score is one run's rate (an accuracy or an error) with the number of
 images it was measured on and, where the course ships the records of several
-seeds of the same setting, their spread (recipes.seed_spread): with it one
+seeds of the same setting, their spread (recipes.spread_of): with it one
 seed of a setting can decide under the noise rule (cnnlib.claims), without
-it the binomial noise alone is counted and the row says so.
+it the binomial noise alone is counted. Where one seed's spread is too wide
+for one run to decide, `of_seeds` takes the mean of this run and the other
+seeds shipped with the course.
 
 The rates:
     train_error, train_acc   the training split scored after training, without
