@@ -23,7 +23,7 @@ Models and their arithmetic
 Results and claims
     results.load, results.reference, results.describe_reference: learners' runs and shipped references
     claims.ClaimCheck(title, notebook=...) with .demonstration, .experiment, .save;
-    claims.compare, claims.compare_seeds: the course's one noise rule
+    claims.compare, claims.compare_seeds: the course's one noise rule (defined in cnnlib.noise)
     scores.of(run, "train_error"), scores.versus: a run's rate with its images and shipped seed spread
     published.RESULTS, published.steps: the papers' ImageNet numbers (S-7)
 
