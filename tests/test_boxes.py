@@ -84,10 +84,15 @@ def test_precision_recall_over_images_and_the_curve_ending_there():
     assert precision.tolist() == pytest.approx([1.0, 0.5, 1 / 3]) and recall.tolist() == pytest.approx([1 / 3] * 3)
 
 
-def test_chance_is_seeded_and_the_requested_size():
-    first = boxes.random_detections([2, 0, 3], 128, generator=torch.Generator().manual_seed(0))
-    again = boxes.random_detections([2, 0, 3], 128, generator=torch.Generator().manual_seed(0))
-    assert [len(d) for d in first] == [2, 0, 3]
-    assert all(torch.equal(a.boxes, b.boxes) for a, b in zip(first, again))
-    widths = torch.cat([d.boxes for d in first])
-    assert ((widths[:, 2] - widths[:, 0]) == 32).all() and (widths[:, 2] <= 128).all()
+def test_best_keeps_the_first_detections_which_detect_orders_best_first():
+    objectness = torch.zeros(1, 9, 9)
+    objectness[0, 1, 1], objectness[0, 5, 5], objectness[0, 1, 6] = 0.9, 0.7, 0.8
+    found = boxes.detect(objectness, torch.zeros(1, 9, 9, dtype=torch.long), jump=4, threshold=0.5)[0]
+    assert found.scores.tolist() == pytest.approx([0.9, 0.8, 0.7])
+    two = found.best(2)
+    assert len(two) == 2 and torch.equal(two.boxes, found.boxes[:2])
+    assert len(found.best(10)) == 3
+    one = boxes.detect(objectness, torch.zeros(1, 9, 9, dtype=torch.long), jump=4, threshold=0.0, most=[1])[0]
+    assert one.scores.tolist() == pytest.approx([0.9])
+    with pytest.raises(ValueError, match="2 counts for 1 images"):
+        boxes.detect(objectness, torch.zeros(1, 9, 9, dtype=torch.long), jump=4, most=[1, 1])

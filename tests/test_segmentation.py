@@ -34,3 +34,10 @@ def test_one_hot_scores_give_back_the_labels():
     assert scores.shape == (1, 4, 2, 2)
     assert torch.equal(scores.argmax(1), labels)
     assert (scores.sum(1) == 1).all()
+
+
+def test_mean_iou_of_sets_scores_each_set_on_its_own():
+    truth = torch.zeros(4, 2, 2, dtype=torch.long)
+    predicted = truth.clone()
+    predicted[2:] = 1  # the second set is all wrong
+    assert segmentation.mean_iou_of_sets(predicted, truth, 2, sets=2) == [1.0, 0.0]

@@ -62,6 +62,10 @@ class Detections:
     def __len__(self):
         return len(self.scores)
 
+    def best(self, count):
+        """The `count` best detections (all of them if there are fewer)."""
+        return Detections(self.boxes[:count], self.labels[:count], self.scores[:count])
+
 
 def window_boxes(rows, columns, jump, window=32, device=None):
     """The pixel box of every window of a rows x columns window map, row by row: (rows * columns, 4).
@@ -71,14 +75,16 @@ def window_boxes(rows, columns, jump, window=32, device=None):
     return torch.stack([x, y, x + window, y + window], dim=1)
 
 
-def detect(objectness, labels, jump, window=32, threshold=0.5, overlap=0.3):
+def detect(objectness, labels, jump, window=32, threshold=0.5, overlap=0.3, most=None):
     """Detections from window maps: objectness (N, h, w) in [0, 1] and labels (N, h, w).
 
     Window (i, j) is the box of window x window pixels at (jump * j, jump * i). A window
     is a candidate where its objectness reaches `threshold` and is the highest among its
     8 neighbours (a peak); non-maximum suppression then drops every candidate that
     overlaps a better one by IoU > `overlap`, whatever its class (the objects here never
-    overlap, so two boxes on one place are one object). Returns one Detections per image.
+    overlap, so two boxes on one place are one object). most: keep only the best this
+    many on each image (one count per image), to compare detectors at equal numbers of
+    boxes. Returns one Detections per image.
     """
     peaks = objectness == F.max_pool2d(objectness[:, None], 3, stride=1, padding=1)[:, 0]
     every_box = window_boxes(*objectness.shape[1:], jump, window, objectness.device).float()
@@ -88,6 +94,10 @@ def detect(objectness, labels, jump, window=32, threshold=0.5, overlap=0.3):
         candidate_boxes, scores = every_box[candidates], score_map.flatten()[candidates]
         keep = nms(candidate_boxes, scores, overlap)
         found.append(Detections(candidate_boxes[keep], label_map.flatten()[candidates][keep], scores[keep]))
+    if most is not None:
+        if len(most) != len(found):
+            raise ValueError(f"most gives {len(most)} counts for {len(found)} images")
+        found = [d.best(count) for d, count in zip(found, most)]
     return found
 
 
@@ -144,14 +154,3 @@ def precision_recall_curve(found, canvases, iou=0.5, by_class=True):
     counted = torch.arange(1, len(order) + 1)
     objects = sum(len(c.boxes) for c in canvases)
     return scores[order], true_positives / counted, true_positives / objects
-
-
-def random_detections(counts, size, window=32, classes=10, generator=None):
-    """Chance: for each image, counts[i] window-sized boxes at random places with random classes."""
-    found = []
-    for count in counts:
-        corners = torch.randint(0, size - window + 1, (count, 2), generator=generator)
-        boxes = torch.cat([corners, corners + window], 1).float()
-        labels = torch.randint(0, classes, (count,), generator=generator)
-        found.append(Detections(boxes, labels, torch.rand(count, generator=generator)))
-    return found

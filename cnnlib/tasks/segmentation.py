@@ -27,6 +27,12 @@ def mean_iou(predicted, truth, classes):
     return float(class_iou(confusion_matrix(predicted, truth, classes)).nanmean())
 
 
+def mean_iou_of_sets(predicted, truth, classes, sets):
+    """The mean IoU of each of `sets` equal sets of maps (N, H, W): independent measurements,
+    whose spread is the noise of the mean IoU."""
+    return [mean_iou(p, t, classes) for p, t in zip(predicted.chunk(sets), truth.chunk(sets))]
+
+
 def one_hot_scores(labels, classes):
     """Labels (N, h, w) as scores (N, classes, h, w): 1 for the label, 0 elsewhere
     (a perfect score map, for what a map's resolution alone costs)."""
