@@ -7,19 +7,11 @@ import sys
 import pytest
 import torch
 
-from cnnlib import cli, config, data, models, recipes, results, train
+from cnnlib import cli, config, models, recipes, results
 from cnnlib.train import checkpoints
 
 
-@pytest.fixture(scope="module")
-def small_data():
-    return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=256, test=100)
-
-
-@pytest.fixture(autouse=True)
-def results_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
-    train.clear_stop()
+pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: conftest.py
 
 
 @pytest.mark.parametrize("name", recipes.names())

@@ -3,18 +3,10 @@ import statistics
 
 import pytest
 
-from cnnlib import claims, data, recipes, results, scores, train
+from cnnlib import claims, recipes, results, scores
 
 
-@pytest.fixture(scope="module")
-def small_data():
-    return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=256, test=100)
-
-
-@pytest.fixture(autouse=True)
-def results_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
-    train.clear_stop()
+pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: conftest.py
 
 
 def run_of(small_data, seed=0, **overrides):
