@@ -18,6 +18,8 @@
     Kernels started under pytest refresh their bars at most every
     PROGRESS_REFRESH_SECONDS ($TQDM_MININTERVAL, read by tqdm >= 4.66; a value
     already set is kept).
+- Fixtures the training tests share: `small_data` (a small piece of the
+  embedded subset) and `results_in_tmp` (a test's own results folder).
 - The `browser` marker (tests/test_browser.py); deselect with -m "not browser".
   Its screenshots go to $CNNLIB_SCREENSHOTS, else a temporary folder, printed
   at the end of the run.
@@ -86,6 +88,23 @@ def pytest_collection_modifyitems(config, items):
                 raise pytest.UsageError("nbval's notebook cells no longer have output_timeout: "
                                         "update --notebook-output-timeout in conftest.py")
             item.output_timeout = timeout
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """256 training and 100 test images of the embedded subset, on the CPU (a module may define its own)."""
+    from cnnlib import data
+
+    return data.load_cifar10("embedded", device="cpu", verbose=False).subset(train=256, test=100)
+
+
+@pytest.fixture
+def results_in_tmp(tmp_path, monkeypatch):
+    """Records and checkpoints in the test's own folder, and no stop left from an earlier test."""
+    from cnnlib import results, train
+
+    monkeypatch.setenv(results.RESULTS_VARIABLE, str(tmp_path / "results"))
+    train.clear_stop()
 
 
 @pytest.fixture(scope="session")

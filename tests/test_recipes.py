@@ -11,7 +11,7 @@ from cnnlib import cli, config, models, recipes, results
 from cnnlib.train import checkpoints
 
 
-pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: conftest.py
+pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: ../conftest.py
 
 
 @pytest.mark.parametrize("name", recipes.names())

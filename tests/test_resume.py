@@ -78,10 +78,19 @@ def uninterrupted(small_data, tmp_path_factory):
     return model, history
 
 
+@pytest.fixture
+def sigint_handled():
+    """SIGINT with the handler a Python process starts with: a shell starts background jobs with
+    SIGINT ignored, and fit leaves it ignored, so the signal would never reach it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("how", ["request", "signal"])
 @pytest.mark.parametrize("stop_step", [3, 8, 11])  # in the first epoch, at its last step, inside the second
 def test_a_run_stopped_between_steps_resumes_to_the_uninterrupted_run(small_data, tmp_path, uninterrupted,
-                                                                       how, stop_step, capsys):
+                                                                       how, stop_step, capsys, sigint_handled):
     path = tmp_path / "run.pt"
     model = fresh_model()
     handle = stop_at_step(model, stop_step, how)

@@ -6,7 +6,7 @@ import pytest
 from cnnlib import claims, recipes, results, scores
 
 
-pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: conftest.py
+pytestmark = pytest.mark.usefixtures("results_in_tmp")  # small_data and results_in_tmp: ../conftest.py
 
 
 def run_of(small_data, seed=0, **overrides):
