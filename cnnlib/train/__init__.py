@@ -1,6 +1,7 @@
 """Training: the loop, and what keeps a long run alive and honest about its time.
 
-    loop.py         fit and evaluate; one SGD step; the learning-rate schedule
+    loop.py         fit; one SGD step; the learning-rate schedule
+    evaluation.py   evaluate: a model's loss and accuracy on a split
     precision.py    mixed precision and memory layout, by device
     history.py      History: the record of a run
     checkpoints.py  a run's state on disk: saved atomically, loaded with weights_only
@@ -13,7 +14,8 @@
 train.evaluate, train.History, train.autocast_dtype, train.clear_stop, ...
 """
 from .history import EPOCH_FIELDS, History
-from .loop import Score, evaluate, fit, learning_rate, sgd, training_step
+from .evaluation import Score, evaluate
+from .loop import fit, learning_rate, sgd, training_step
 from .precision import PRECISIONS, autocast_dtype, gradient_scaler, memory_format, prepare_model
 from .cpu import cpu_threads
 from .stopping import clear_stop
