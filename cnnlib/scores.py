@@ -49,12 +49,20 @@ def of(run, rate, spreads=True):
         if score is None:
             raise ValueError(f"{run.name} was not scored on its training split: train it with "
                              "recipes.run(..., score_training=True)")
-        accuracy, images, recorded_as = score["accuracy"], score["images"], "train_score"
+        accuracy, images = score["accuracy"], score["images"]
     else:
-        accuracy, images, recorded_as = history.final["test_acc"], history.meta["test_images"], "test_acc"
-    spread = recipes.spread_of(run.recipe, recorded_as) if spreads else None
-    value = 1 - accuracy if rate.endswith("error") else accuracy
-    return Score(run.name, rate, value, images, spread)
+        accuracy, images = history.final["test_acc"], history.meta["test_images"]
+    spread = recipes.spread_of(run.recipe, _recorded_as(rate)) if spreads else None
+    return Score(run.name, rate, _from_accuracy(accuracy, rate), images, spread)
+
+
+def _recorded_as(rate):
+    """Where a record keeps the accuracy behind `rate` (as recipes.spread_of reads it)."""
+    return "train_score" if rate.startswith("train") else "test_acc"
+
+
+def _from_accuracy(accuracy, rate):
+    return 1 - accuracy if rate.endswith("error") else accuracy
 
 
 @dataclass(frozen=True)
@@ -79,14 +87,13 @@ def of_seeds(run, rate, seeds=range(5)):
     (this run's seed is its own value, measured now): where one seed's spread is too wide for one
     run to decide, the mean of several can."""
     mine = of(run, rate, spreads=False)
+    shipped = recipes.seed_records(run.recipe, seeds)
     values = []
     for seed in seeds:
         if seed == run.seed:
             values.append(mine.value)
-            continue
-        record = recipes.recorded(recipes.Job(run.recipe.name, seed, {}), label=None, recipe=run.recipe)
-        if record is not None and (record.get("train_score") or not rate.startswith("train")):
-            values.append(of_record(record, rate).value)
+        elif seed in shipped and (shipped[seed].get("train_score") or not rate.startswith("train")):
+            values.append(of_record(shipped[seed], rate).value)
     return Seeds(run.name, rate, tuple(values), mine.images)
 
 
@@ -112,7 +119,7 @@ def of_record(record, rate):
         accuracy, images = record["train_score"]["accuracy"], record["train_score"]["images"]
     else:
         accuracy, images = record["test_acc"], record["test_images"]
-    return Score(record["name"], rate, 1 - accuracy if rate.endswith("error") else accuracy, images)
+    return Score(record["name"], rate, _from_accuracy(accuracy, rate), images)
 
 
 def versus(claimed, other):

@@ -18,9 +18,9 @@ when the command runs again.
 """
 import argparse
 import os
-from dataclasses import dataclass
 import pathlib
 import sys
+from dataclasses import dataclass
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -17,11 +17,11 @@ The package's modules: settings.py (the Recipe, the table of recipes, jobs), run
 seed spreads and learning-rate sweeps). Everything a notebook uses is here, as recipes.NAME.
 """
 from .plans import Plan, plan
-from .shipped import Sweep, recorded, seed_spread, spread_of, sweep
+from .shipped import Sweep, recorded, seed_records, seed_spread, spread_of, sweep
 from .running import Run, run, run_all
 from .settings import (RECIPES, SIDE_BY_SIDE, SIDE_BY_SIDE_BUDGET, Job, Recipe, build, get, job, names,
                        side_by_side_jobs)
 
-__all__ = ["Plan", "plan", "Sweep", "recorded", "seed_spread", "spread_of", "sweep", "Run", "run", "run_all",
+__all__ = ["Plan", "plan", "Sweep", "recorded", "seed_records", "seed_spread", "spread_of", "sweep", "Run", "run", "run_all",
            "RECIPES", "SIDE_BY_SIDE", "SIDE_BY_SIDE_BUDGET", "Job", "Recipe", "build", "get", "job", "names",
            "side_by_side_jobs"]

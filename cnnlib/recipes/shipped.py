@@ -9,16 +9,18 @@ from .running import run
 from .settings import Job
 
 
-def recorded(job_, mode=None, label=None, recipe=None):
+def recorded(job_, mode=None, label=None):
     """The shipped reference record of a job (its recipe, overrides and seed), or None; a record
-    of the same name made with other settings (an older recipe) is not this job's. recipe: the
-    recipe itself (a run's, overrides applied) instead of the job's name and overrides."""
-    recipe = recipe or job_.recipe(mode)
-    return _matching(results.reference(recipe.record_name(job_.seed), label or recipe.mode), recipe)
+    of the same name made with other settings (an older recipe) is not this job's."""
+    return seed_records(job_.recipe(mode), [job_.seed], label).get(job_.seed)
 
 
-def _matching(record, recipe):
-    return record if record is not None and record.get("recipe") == recipe.to_dict() else None
+def seed_records(recipe, seeds=range(5), label=None):
+    """{seed: shipped record} for those of `seeds` whose run of `recipe` (a Recipe, overrides
+    applied) ships with the course, made with these very settings."""
+    found = {seed: results.reference(recipe.record_name(seed), label or recipe.mode) for seed in seeds}
+    return {seed: record for seed, record in found.items()
+            if record is not None and record.get("recipe") == recipe.to_dict()}
 
 
 def _value(record, value):
@@ -38,8 +40,8 @@ def seed_spread(job_, value, mode=None, seeds=range(5), label=None):
 
 def spread_of(recipe, value, seeds=range(5), label=None):
     """As `seed_spread`, for a Recipe (a run's `recipe`, overrides applied)."""
-    records = (_matching(results.reference(recipe.record_name(s), label or recipe.mode), recipe) for s in seeds)
-    found = [_value(r, value) for r in records if r is not None and (value != "train_score" or r.get("train_score"))]
+    found = [_value(r, value) for r in seed_records(recipe, seeds, label).values()
+             if value != "train_score" or r.get("train_score")]
     if len(found) < 2:
         return None
     return Spread.of(found, source=f"{len(found)} seeds of {recipe.record_name()}, shipped records")
